@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './acquire.js';
+export * from './runtime.js';
+export * from './tensor.js';
+export * from './scope.js';
+export { sizeClass, type PoolStats } from './buffer-pool.js';

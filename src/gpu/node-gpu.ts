@@ -1,0 +1,95 @@
+/**
+ * WebGPU for Node through Dawn (npm `webgpu`). Imported dynamically so that
+ * browser bundles never see it.
+ *
+ * When the machine has no GPU driver, Dawn finds no Vulkan adapter. Debian's
+ * chromium ships SwiftShader, a CPU Vulkan driver Dawn accepts; we point the
+ * Vulkan loader at its ICD file ourselves so a user never has to.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Places where a SwiftShader Vulkan ICD manifest is known to live. */
+const ICD_DIRS = [
+  '/usr/lib/chromium',
+  '/usr/lib64/chromium',
+  '/usr/lib/chromium-browser',
+  '/snap/chromium/current/usr/lib/chromium-browser',
+  '/opt/google/chrome',
+];
+
+export function findSwiftShaderIcd(): string | undefined {
+  const fromEnv = process.env.CACNET_SWIFTSHADER_ICD;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  for (const dir of ICD_DIRS) {
+    const candidate = join(dir, 'vk_swiftshader_icd.json');
+    if (existsSync(candidate)) return candidate;
+  }
+  // Last resort: any chromium-like folder under /usr/lib.
+  try {
+    for (const entry of readdirSync('/usr/lib')) {
+      if (!/chrom/i.test(entry)) continue;
+      const candidate = join('/usr/lib', entry, 'vk_swiftshader_icd.json');
+      if (existsSync(candidate)) return candidate;
+    }
+  } catch {
+    /* no /usr/lib: not Linux */
+  }
+  return undefined;
+}
+
+export interface NodeGpuOptions {
+  /** Dawn toggles to enable on the instance (e.g. 'disable_robustness'). */
+  enableToggles: string[];
+  /** 'auto' tries hardware first, then SwiftShader; 'swiftshader' forces it. */
+  adapter: 'auto' | 'hardware' | 'swiftshader';
+  powerPreference?: GPUPowerPreference;
+}
+
+export interface NodeGpuResult {
+  adapter: GPUAdapter;
+  usedSwiftShader: boolean;
+  icd?: string;
+}
+
+async function loadDawn(): Promise<{ create: (flags: string[]) => GPU }> {
+  // Dawn prints a warning per call when XDG_RUNTIME_DIR is unset; it is harmless.
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const mod = (await import('webgpu')) as unknown as {
+    create: (flags: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
+  // GPUBufferUsage and friends are globals in a browser; Dawn provides them.
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  return mod;
+}
+
+/**
+ * Dawn instances must outlive their devices: if the GPU object from create()
+ * is garbage-collected, Dawn tears down under a live device and the process
+ * aborts. We hold every instance we hand out for the life of the process.
+ */
+const instances: GPU[] = [];
+
+export async function requestNodeAdapter(opts: NodeGpuOptions): Promise<NodeGpuResult | undefined> {
+  const dawn = await loadDawn();
+  const flags = opts.enableToggles.length ? [`enable-dawn-features=${opts.enableToggles.join(',')}`] : [];
+  const request = async () => {
+    const gpu = dawn.create(flags);
+    instances.push(gpu);
+    return (await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' })) ?? undefined;
+  };
+  if (opts.adapter !== 'swiftshader' && !process.env.VK_ICD_FILENAMES?.includes('swiftshader')) {
+    const hw = await request();
+    if (hw) return { adapter: hw, usedSwiftShader: false };
+    if (opts.adapter === 'hardware') return undefined;
+  }
+  const icd = findSwiftShaderIcd();
+  if (!icd) return undefined;
+  // The Vulkan loader reads this variable when Dawn creates its instance.
+  process.env.VK_ICD_FILENAMES = icd;
+  const sw = await request();
+  return sw ? { adapter: sw, usedSwiftShader: true, icd } : undefined;
+}
