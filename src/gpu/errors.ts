@@ -31,3 +31,9 @@ export class GpuLimitError extends CacnetError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** A user's input file or argument is unusable (corrupt, truncated, wrong kind). */
+export class InputError extends CacnetError {}
+
+/** Training met a NaN or infinite loss. */
+export class NonFiniteLossError extends CacnetError {}
