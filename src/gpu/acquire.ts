@@ -16,6 +16,8 @@ export interface AcquireOptions {
   robustness?: boolean;
   /** Ask for shader-f16 / subgroups when the adapter has them. */
   optionalFeatures?: GPUFeatureName[];
+  /** Folders searched for SwiftShader's ICD (Node); default: where Debian and others install Chromium. */
+  icdSearchDirs?: readonly string[];
 }
 
 export interface AdapterDescription {
@@ -62,6 +64,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     const got = await requestNodeAdapter({
       enableToggles: robustness ? [] : ['disable_robustness'],
       adapter: opts.adapter ?? 'auto',
+      icdSearchDirs: opts.icdSearchDirs,
     });
     if (!got) {
       throw new GpuUnavailableError(

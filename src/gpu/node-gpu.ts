@@ -18,13 +18,14 @@ const ICD_DIRS = [
   '/opt/google/chrome',
 ];
 
-export function findSwiftShaderIcd(): string | undefined {
+export function findSwiftShaderIcd(dirs: readonly string[] = ICD_DIRS): string | undefined {
   const fromEnv = process.env.CACNET_SWIFTSHADER_ICD;
   if (fromEnv && existsSync(fromEnv)) return fromEnv;
-  for (const dir of ICD_DIRS) {
+  for (const dir of dirs) {
     const candidate = join(dir, 'vk_swiftshader_icd.json');
     if (existsSync(candidate)) return candidate;
   }
+  if (dirs !== ICD_DIRS) return undefined;
   // Last resort: any chromium-like folder under /usr/lib.
   try {
     for (const entry of readdirSync('/usr/lib')) {
@@ -44,6 +45,8 @@ export interface NodeGpuOptions {
   /** 'auto' tries hardware first, then SwiftShader; 'swiftshader' forces it. */
   adapter: 'auto' | 'hardware' | 'swiftshader';
   powerPreference?: GPUPowerPreference;
+  /** Folders searched for vk_swiftshader_icd.json (tests pass an empty list). */
+  icdSearchDirs?: readonly string[];
 }
 
 export interface NodeGpuResult {
@@ -86,7 +89,7 @@ export async function requestNodeAdapter(opts: NodeGpuOptions): Promise<NodeGpuR
     if (hw) return { adapter: hw, usedSwiftShader: false };
     if (opts.adapter === 'hardware') return undefined;
   }
-  const icd = findSwiftShaderIcd();
+  const icd = findSwiftShaderIcd(opts.icdSearchDirs);
   if (!icd) return undefined;
   // The Vulkan loader reads this variable when Dawn creates its instance.
   process.env.VK_ICD_FILENAMES = icd;
