@@ -147,7 +147,7 @@ describe('scoreScan on a hand-built scan (0.5 x 0.5 x 2.5 mm)', () => {
 
   it('moves lesions with the threshold', () => {
     const { ct, labels } = build();
-    // At 200 HU, B keeps 199? no: only (5,5,3) = 300 HU remains, 0.625 mm^3: dropped.
+    // At 200 HU only (5,5,3) = 300 HU remains of B: 0.625 mm^3, dropped.
     const s = scoreScan(ct, labels, { thresholdHU: 200 });
     expect(s.perArtery.RCA.lesionCount).toBe(0);
     // A keeps 250, 420, 310: (1,2,0) is not face-adjacent to (1,1,1)/(2,1,1) -> split, both too small.
@@ -194,14 +194,14 @@ describe('6- versus 26-connectivity (1 mm isotropic, 3 mm slices)', () => {
   it('drops a lesion of exactly the minimum volume (strictly greater is kept)', () => {
     const s = makeScan([4, 4, 2], [0.5, 0.5, 3]); // 0.75 mm^3 voxels
     s.put(1, 1, 0, 300, 2);
-    s.put(2, 1, 0, 300, 2); // 1.5 mm^3: dropped
-    s.put(1, 1, 1, 300, 3);
-    s.put(2, 1, 1, 300, 3);
-    s.put(3, 1, 1, 300, 3); // joins the two above it under 6-conn: 5 voxels = 3.75 mm^3 kept
+    s.put(2, 1, 0, 300, 2); // 2 x 0.75 = 1.5 mm^3: dropped
+    s.put(0, 3, 1, 300, 3);
+    s.put(1, 3, 1, 300, 3);
+    s.put(2, 3, 1, 300, 3); // 2.25 mm^3: kept
     const r = scoreScan(s.ct, s.labels);
     expect(r.total.lesionCount).toBe(1);
-    expect(r.lesions[0]!.artery).toBe('RCA'); // 3 RCA vs 2 LCX voxels
-    expect(r.lesions[0]!.volumeMm3).toBeCloseTo(3.75, 10);
+    expect(r.lesions[0]!.artery).toBe('RCA');
+    expect(r.lesions[0]!.volumeMm3).toBeCloseTo(2.25, 10);
   });
 });
 
