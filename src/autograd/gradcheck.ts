@@ -7,6 +7,7 @@ import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
 import { backward, noGrad, requireGrad } from './tape.js';
+import { mulberry32 } from './random.js';
 
 export interface GradCheckInput {
   data: Float32Array;
@@ -38,17 +39,7 @@ export interface GradCheckResult {
   failures: GradCheckFailure[];
 }
 
-/** A small deterministic PRNG (mulberry32) for test data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from './random.js';
 
 export async function gradCheck(
   rt: Runtime,

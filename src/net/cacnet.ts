@@ -1,0 +1,106 @@
+/**
+ * CAC-Net (Fig. 1a) and the ablation variants of Table 4, all mapping a CT
+ * patch [N, D, H, W, 1] to per-voxel logits [N, D, H, W, classes], plus
+ * deep-supervision logits when the variant has them.
+ *
+ * τ and τ⁻¹ of section 2.3 are views: channels-last [N, D, H, W, C] and
+ * [N·D, H, W, C] share one buffer.
+ */
+import type { Runtime } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { reshape } from '../autograd/ops.js';
+import { sizeMultiple, type NetConfig } from './config.js';
+import { InitStream } from './init.js';
+import { Conv, Dropout } from './layers.js';
+import { Module } from './module.js';
+import { UDenseNet2d } from './udensenet.js';
+import { UNet } from './unet.js';
+
+export interface NetOutput {
+  logits: Tensor;
+  /** Deep-supervision logits at full resolution, weights[1..] of the config. */
+  deep: Tensor[];
+}
+
+/** τ: a volume batch as a stack of slices. */
+export function volumeToSlices(x: Tensor): Tensor {
+  const [n, d, h, w, c] = x.shape as [number, number, number, number, number];
+  return reshape(x, [n * d, h, w, c]);
+}
+
+/** τ⁻¹: a stack of slices back to volumes of depth d. */
+export function slicesToVolume(x: Tensor, d: number): Tensor {
+  const [s, h, w, c] = x.shape as [number, number, number, number];
+  return reshape(x, [s / d, d, h, w, c]);
+}
+
+export class CacNet extends Module {
+  private readonly stage2d: UDenseNet2d | UNet | null = null;
+  private readonly head2d: Conv | null = null;
+  private readonly stage3d: UNet | null = null;
+
+  constructor(rt: Runtime, readonly config: NetConfig) {
+    super(rt);
+    const c = config;
+    const init = new InitStream(c.seed);
+    const deepLevels = Math.max(0, c.supervisionWeights.length - 1);
+    const unet3d = (inChannels: number, skips = true, supervised = deepLevels) =>
+      new UNet(rt, init, { dims: 3, inChannels, levels: c.levels3d, baseChannels: c.baseChannels3d, groups: c.groups3d, dropout: c.dropout3d, skips, classes: c.classes, supervisedLevels: supervised });
+    switch (c.variant) {
+      case 'cacnet': {
+        const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c));
+        this.stage2d = s2;
+        this.stage3d = this.child('unet3d', unet3d(s2.outChannels));
+        break;
+      }
+      case 'twofold': {
+        const s2 = this.child('unet2d', new UNet(rt, init, { dims: 2, inChannels: 1, levels: (c.denseBlocks.length + 1) / 2, baseChannels: c.growthRate * 3, groups: 1, dropout: c.dropout2d, skips: true, classes: 0, supervisedLevels: 0 }));
+        this.stage2d = s2;
+        this.stage3d = this.child('unet3d', unet3d(s2.outChannels));
+        break;
+      }
+      case 'udensenet': {
+        const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c));
+        this.stage2d = s2;
+        this.head2d = this.child('head', new Conv(rt, init, 2, s2.outChannels, c.classes, 1, { head: true }));
+        break;
+      }
+      case 'unet3d':
+        this.stage3d = this.child('unet3d', unet3d(1));
+        break;
+      case 'fcn':
+        this.stage3d = this.child('fcn3d', unet3d(1, false, 0));
+        break;
+    }
+  }
+
+  /** Checks a patch shape against the poolings, with a message a user can act on. */
+  checkInput(x: Tensor): void {
+    const m = sizeMultiple(this.config);
+    const [, d, h, w, c] = x.shape;
+    if (x.rank !== 5 || c !== 1) throw new ShapeError(`cacnet: input must be [N, D, H, W, 1], got ${fmtShape(x.shape)}`);
+    if (d! % m.depth || h! % m.plane || w! % m.plane) {
+      throw new ShapeError(`cacnet: patch ${d}x${h}x${w} must have depth divisible by ${m.depth} and height/width by ${m.plane} (the network pools that often)`);
+    }
+  }
+
+  forward(x: Tensor): NetOutput {
+    this.checkInput(x);
+    const d = x.shape[1]!;
+    let features = x;
+    if (this.stage2d) {
+      const slices = volumeToSlices(x);
+      const f = this.stage2d instanceof UNet ? this.stage2d.forward(slices).out : this.stage2d.forward(slices);
+      if (this.head2d) return { logits: slicesToVolume(this.head2d.forward(f), d), deep: [] };
+      features = slicesToVolume(f, d);
+    }
+    const out = this.stage3d!.forward(features);
+    return { logits: out.out, deep: out.deep };
+  }
+
+  /** Sets the training step that seeds every dropout mask (reproducible resume). */
+  setStep(step: number): void {
+    for (const m of this.modules()) if (m instanceof Dropout) m.step = step;
+  }
+}

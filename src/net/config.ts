@@ -1,0 +1,114 @@
+/**
+ * Network configurations. The paper fixes the structure (section 2) but leaves
+ * most widths out; where it is silent we choose, and say so here.
+ */
+
+export type Variant = 'cacnet' | 'fcn' | 'unet3d' | 'udensenet' | 'twofold';
+
+export const VARIANTS: Record<Variant, string> = {
+  cacnet: 'CAC-Net: 2D U-DenseNet -> 3D U-Net (the paper)',
+  fcn: '3D FCN: the 3D U-Net without skip connections or deep supervision (Table 4 baseline)',
+  unet3d: '3D U-Net alone on the CT (Table 4)',
+  udensenet: '2D U-DenseNet alone, slice by slice (Table 4)',
+  twofold: 'Twofold U-Net: 2D U-Net -> 3D U-Net (Table 4)',
+};
+
+export interface NetConfig {
+  variant: Variant;
+  /** Output classes: background, LAD (incl. left main), LCX, RCA. */
+  classes: number;
+  /** Channels of each multi-scale input convolution (3x3, 5x5, 7x7). Paper: not given. */
+  inputChannels2d: number;
+  /** Conv-blocks per dense block: down, bottleneck, up. Paper: 3, 4, 5, 6, 5, 4, 3. */
+  denseBlocks: number[];
+  /** New feature maps per conv-block. Paper: not given (DenseNet-BC uses 12-32). */
+  growthRate: number;
+  /** Width of each conv-block's 1x1 bottleneck, as a multiple of the growth rate (DenseNet-BC: 4). */
+  bottleneckFactor: number;
+  /** Dropout after every 2D convolution. Paper: 0.5. */
+  dropout2d: number;
+  /** Levels of the 3D U-Net. Paper: 5. */
+  levels3d: number;
+  /** Feature maps at the first 3D level; doubled at each level below. Paper: not given. */
+  baseChannels3d: number;
+  /** Group-norm groups (fewer where channels are fewer). Paper: GN, groups not given. */
+  groups3d: number;
+  /** Dropout after every 3D convolution. Paper: placement not given; we follow the contracting-path text. */
+  dropout3d: number;
+  /**
+   * Deep-supervision weights, finest (the final output) first, one per
+   * expanding level that has a head. Paper (eq. 4): weights not given.
+   */
+  supervisionWeights: number[];
+  /** Dice smoothing term of eq. 3. */
+  diceSmooth: number;
+  /** L2 coefficient λ of eq. 4 (applied as weight decay 2λW). */
+  l2: number;
+  /** HU window for the paper's min–max normalisation. */
+  huWindow: { lo: number; hi: number };
+  seed: number;
+}
+
+/** Widths as we read the paper, for a GPU: the configuration whose size the README quotes. */
+export const PAPER_CONFIG: NetConfig = {
+  variant: 'cacnet',
+  classes: 4,
+  inputChannels2d: 16,
+  denseBlocks: [3, 4, 5, 6, 5, 4, 3],
+  growthRate: 16,
+  bottleneckFactor: 4,
+  dropout2d: 0.5,
+  levels3d: 5,
+  baseChannels3d: 16,
+  groups3d: 8,
+  dropout3d: 0.5,
+  supervisionWeights: [1, 0.5, 0.25],
+  diceSmooth: 1,
+  l2: 1e-5,
+  huWindow: { lo: -200, hi: 800 },
+  seed: 1,
+};
+
+/**
+ * The shipped demo network: the paper's structure (every block, every level)
+ * at widths a CPU adapter trains in minutes. Dropout is lowered from 0.5:
+ * at four feature maps per layer, halving them at random starves the net.
+ */
+export const DEMO_CONFIG: NetConfig = {
+  ...PAPER_CONFIG,
+  inputChannels2d: 4,
+  growthRate: 4,
+  bottleneckFactor: 2,
+  dropout2d: 0.1,
+  levels3d: 4,
+  baseChannels3d: 4,
+  groups3d: 2,
+  dropout3d: 0.1,
+  supervisionWeights: [1, 0.5, 0.25],
+};
+
+/** A very small network for gradient checks and unit tests. */
+export const TINY_CONFIG: NetConfig = {
+  ...PAPER_CONFIG,
+  inputChannels2d: 2,
+  denseBlocks: [1, 1, 1, 1, 1, 1, 1],
+  growthRate: 2,
+  bottleneckFactor: 1,
+  dropout2d: 0,
+  levels3d: 2,
+  baseChannels3d: 2,
+  groups3d: 1,
+  dropout3d: 0,
+  supervisionWeights: [1, 0.5],
+};
+
+export const CONFIGS: Record<string, NetConfig> = { paper: PAPER_CONFIG, demo: DEMO_CONFIG, tiny: TINY_CONFIG };
+
+/** Patch depth/height/width must be divisible by this for the network's poolings. */
+export function sizeMultiple(c: NetConfig): { depth: number; plane: number } {
+  const pool2d = 2 ** Math.floor((c.denseBlocks.length - 1) / 2);
+  const pool3d = 2 ** (c.levels3d - 1);
+  const uses2d = c.variant === 'cacnet' || c.variant === 'udensenet' || c.variant === 'twofold';
+  const uses3d = c.variant !== 'udensenet';
+  return { depth: uses3d ? pool3d : 1, plane: Math.max(uses2d ? pool2d : 1, uses3d ? pool3d : 1) };
+}

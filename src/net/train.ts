@@ -1,0 +1,175 @@
+/**
+ * The training loop: seeded patch sampling, Adam, one submit and one scalar
+ * readback per step, checkpoints, exact resume, and a clear stop on a NaN or
+ * infinite loss.
+ *
+ * Reproducibility: everything random in step s (which scans, which patches,
+ * dropout masks) is derived from (seed, s) alone, never from a running stream,
+ * so a run resumed from a checkpoint at step s continues exactly as the
+ * uninterrupted run would have.
+ */
+import { NonFiniteLossError } from '../gpu/errors.js';
+import type { Runtime } from '../gpu/runtime.js';
+import { tidy } from '../gpu/scope.js';
+import { Tensor } from '../gpu/tensor.js';
+import { backward, noGrad } from '../autograd/tape.js';
+import { mulberry32 } from '../autograd/random.js';
+import { Adam } from '../autograd/optim.js';
+import { concat } from '../autograd/ops.js';
+import type { LabelMap, Volume } from '../io/volume.js';
+import type { CacNet } from './cacnet.js';
+import { foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
+import { cacnetLoss } from './loss.js';
+import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
+
+export interface Scan {
+  id: string;
+  ct: Volume;
+  labels: LabelMap;
+}
+
+export interface TrainOptions {
+  steps: number;
+  /** Peak learning rate; cosine-decayed to 10% over the run. */
+  lr: number;
+  patch: [number, number, number];
+  batch: number;
+  foregroundProbability: number;
+  seed: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  validateEvery?: number;
+  /** Stop (as if interrupted) after this step; the run can be resumed. */
+  stopAfter?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  step: number;
+  steps: number;
+  loss: number;
+  /** Per-class Dice of the step's batch (background first). */
+  dice: number[];
+  stepsPerSecond: number;
+  etaSeconds: number;
+  validationDice?: number[];
+}
+
+export interface TrainResult {
+  step: number;
+  history: Array<{ step: number; loss: number }>;
+  validationDice?: number[];
+}
+
+/** A 32-bit mix of two integers, for per-step seeds. */
+export function mixSeed(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+interface PreparedScan {
+  x: Float32Array;
+  labels: LabelMap;
+  foreground: Uint32Array;
+}
+
+export function prepareScans(scans: Scan[], window: { lo: number; hi: number }): PreparedScan[] {
+  return scans.map((s) => ({ x: normaliseHu(s.ct.data, window), labels: s.labels, foreground: foregroundIndices(s.labels) }));
+}
+
+/** The patches of one step, stacked as a batch. */
+export function stepBatch(data: PreparedScan[], o: TrainOptions, step: number): { x: Float32Array; y: Uint32Array } {
+  const random = mulberry32(mixSeed(o.seed, step));
+  const patches: Patch[] = [];
+  for (let b = 0; b < o.batch; b++) {
+    const scan = data[Math.floor(random() * data.length)]!;
+    patches.push(samplePatch(scan.x, scan.labels, { size: o.patch, foregroundProbability: o.foregroundProbability }, random, scan.foreground));
+  }
+  const n = patches[0]!.x.length;
+  const x = new Float32Array(n * o.batch);
+  const y = new Uint32Array(n * o.batch);
+  patches.forEach((p, b) => {
+    x.set(p.x, b * n);
+    y.set(p.y, b * n);
+  });
+  return { x, y };
+}
+
+export function learningRate(o: TrainOptions, step: number): number {
+  const t = Math.min(1, step / Math.max(1, o.steps));
+  return o.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+export function makeOptimizer(model: CacNet, lr: number): Adam {
+  return new Adam(model.parameters(), { lr, weightDecay: model.config.l2 });
+}
+
+/** Mean per-class Dice over fixed validation patches, in evaluation mode. */
+export async function validate(rt: Runtime, model: CacNet, data: PreparedScan[], o: TrainOptions, patches = 8): Promise<number[]> {
+  model.eval();
+  const sums = new Array<number>(model.config.classes).fill(0);
+  for (let i = 0; i < patches; i++) {
+    const batch = stepBatch(data, { ...o, batch: 1, seed: o.seed ^ 0x5eed }, i);
+    const dice = noGrad(() =>
+      tidy(() => {
+        const x = Tensor.from(rt, batch.x, [1, ...o.patch, 1]);
+        const y = Tensor.from(rt, batch.y, [1, ...o.patch], 'u32');
+        return cacnetLoss(model.forward(x), y, model.config).dice;
+      }),
+    );
+    (await dice.readF32()).forEach((v, c) => (sums[c]! += v / patches));
+    dice.dispose();
+  }
+  model.train();
+  return sums;
+}
+
+export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valScans: Scan[], o: TrainOptions, resume = false): Promise<TrainResult> {
+  const data = prepareScans(trainScans, model.config.huWindow);
+  const val = prepareScans(valScans, model.config.huWindow);
+  const opt = makeOptimizer(model, o.lr);
+  let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined }, history: [] };
+  if (resume && o.checkpointDir) pos = await loadCheckpoint(o.checkpointDir, model, opt);
+  model.train();
+  const started = performance.now();
+  const startStep = pos.step;
+  let validationDice: number[] | undefined;
+  try {
+    for (let step = pos.step; step < o.steps; step++) {
+      model.setStep(step);
+      opt.lr = learningRate(o, step);
+      const batch = stepBatch(data, o, step);
+      const report = tidy(() => {
+        const x = Tensor.from(rt, batch.x, [o.batch, ...o.patch, 1]);
+        const y = Tensor.from(rt, batch.y, [o.batch, ...o.patch], 'u32');
+        const r = cacnetLoss(model.forward(x), y, model.config);
+        backward(r.loss);
+        // One readback per step: the loss and the per-class Dice travel together.
+        return noGrad(() => concat([r.loss, r.dice]));
+      });
+      opt.step();
+      opt.zeroGrad();
+      const [lossValue, ...diceValues] = Array.from(await report.readF32()) as [number, ...number[]];
+      report.dispose();
+      if (!Number.isFinite(lossValue)) {
+        throw new NonFiniteLossError(
+          `training stopped at step ${step + 1}: the loss is ${lossValue}. ` +
+            `Lower the learning rate (--lr, now ${o.lr})${o.checkpointDir ? `; the last good checkpoint in ${o.checkpointDir} is intact` : ''}`,
+        );
+      }
+      pos.step = step + 1;
+      pos.history.push({ step: pos.step, loss: lossValue });
+      if (o.validateEvery && val.length && pos.step % o.validateEvery === 0) validationDice = await validate(rt, model, val, o);
+      if (o.checkpointDir && o.checkpointEvery && (pos.step % o.checkpointEvery === 0 || pos.step === o.steps)) await saveCheckpoint(o.checkpointDir, model, opt, pos);
+      const elapsed = (performance.now() - started) / 1000;
+      const rate = (pos.step - startStep) / Math.max(elapsed, 1e-9);
+      o.onProgress?.({ step: pos.step, steps: o.steps, loss: lossValue, dice: diceValues, stepsPerSecond: rate, etaSeconds: (o.steps - pos.step) / Math.max(rate, 1e-9), validationDice });
+      if (o.stopAfter !== undefined && pos.step >= o.stopAfter) break;
+    }
+  } finally {
+    opt.dispose();
+  }
+  return { step: pos.step, history: pos.history, validationDice };
+}
