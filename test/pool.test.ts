@@ -114,6 +114,19 @@ describe('max pooling backward (gather)', () => {
     y.dispose();
   });
 
+  it('frees the argmax and every temporary with the scope', async () => {
+    const rt = await gpu();
+    const x = requireGrad(Tensor.from(rt, randomArray(2 * 4 * 4 * 4 * 4, 6), [2, 4, 4, 4, 4]));
+    const before = rt.liveTensors;
+    tidy(() => {
+      const y = maxPool3d(x);
+      backward(y, Tensor.from(rt, randomArray(y.size, 7), y.shape));
+    });
+    expect(rt.liveTensors).toBe(before + 1); // x.grad only
+    x.grad!.dispose();
+    x.dispose();
+  });
+
   it('writes no argmax when no gradient is needed', async () => {
     const rt = await gpu();
     const x = Tensor.from(rt, randomArray(2 * 4 * 4 * 3, 5), [2, 4, 4, 3]);

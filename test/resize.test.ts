@@ -7,6 +7,7 @@ import { DisposedTensorError, DtypeError, ShapeError } from '../src/gpu/errors.j
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { upsampleBilinear2d, upsampleTrilinear3d, type ResizeTarget } from '../src/autograd/resize.js';
+import { resizeBackward, resizeGeometry } from '../src/kernels/resize.js';
 import { expectClose, gpu, randomArray } from './helpers/gpu.js';
 import { axisSamples, resizeBackwardRef, resizeRef } from './reference/resize.js';
 import type { Dims5 } from './reference/pool.js';
@@ -235,6 +236,8 @@ describe('linear up-sampling errors', () => {
     const u = Tensor.from(rt, [1, 2, 3, 4], [1, 2, 2, 1], 'u32');
     expect(() => upsampleBilinear2d(u, { scale: 2 })).toThrow(DtypeError);
     expect(() => upsampleBilinear2d(u, { scale: 2 })).toThrow(/upsampleBilinear2d: expected a f32 tensor, got u32 \[1, 2, 2, 1\]/);
+    const g = resizeGeometry('upsampleBilinear2d', x4, { scale: 2 }, 2);
+    expect(() => resizeBackward('upsampleBilinear2d', x4, g, 2)).toThrow(/upsampleBilinear2d backward: gradient \[2, 2, 2, 2\] does not match the output \[2, 4, 4, 2\]/);
     for (const t of [x4, x5, u, empty]) t.dispose();
     expect(() => upsampleTrilinear3d(x5, { scale: 2 })).toThrow(DisposedTensorError);
     expect(() => upsampleTrilinear3d(x5, { scale: 2 })).toThrow(/upsampleTrilinear3d: tensor #\d+ \[1, 2, 2, 2, 2\] was used after dispose\(\)/);
