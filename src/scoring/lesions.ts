@@ -10,9 +10,7 @@ import { InputError } from '../gpu/errors.js';
 export type Connectivity = 6 | 26;
 
 export interface Components {
-  /** Per voxel: 0 outside the mask, else the component number (1-based). */
-  labels: Int32Array;
-  /** Per component (index c - 1): its voxel indices, ascending. */
+  /** Per component, in numbering order: its voxel indices, ascending. */
   voxels: Uint32Array[];
 }
 
@@ -51,19 +49,19 @@ export function connectedComponents(
     throw new InputError(`connectivity must be 6 or 26, got ${String(connectivity)}`);
   }
   const offsets = neighbourOffsets(connectivity);
-  const labels = new Int32Array(n);
+  // One byte per voxel, not a full label volume: scans reach 512 x 512 x 100+ voxels.
+  const seen = new Uint8Array(n);
   const voxels: Uint32Array[] = [];
   // One queue reused for every component; a voxel enters it at most once overall.
   const queue = new Uint32Array(Math.max(1, countNonZero(mask)));
   const nxy = nx * ny;
 
   for (let seed = 0; seed < n; seed++) {
-    if (mask[seed] === 0 || labels[seed] !== 0) continue;
-    const id = voxels.length + 1;
+    if (mask[seed] === 0 || seen[seed] !== 0) continue;
     let head = 0;
     let tail = 0;
     queue[tail++] = seed;
-    labels[seed] = id;
+    seen[seed] = 1;
     while (head < tail) {
       const v = queue[head++]!;
       const k = Math.floor(v / nxy);
@@ -76,15 +74,15 @@ export function connectedComponents(
         const kk = k + dk;
         if (ii < 0 || jj < 0 || kk < 0 || ii >= nx || jj >= ny || kk >= nz) continue;
         const w = ii + nx * (jj + ny * kk);
-        if (mask[w] === 0 || labels[w] !== 0) continue;
-        labels[w] = id;
+        if (mask[w] === 0 || seen[w] !== 0) continue;
+        seen[w] = 1;
         queue[tail++] = w;
       }
     }
     // The queue slice holds exactly this component's voxels; sort for stable output.
     voxels.push(queue.slice(0, tail).sort());
   }
-  return { labels, voxels };
+  return { voxels };
 }
 
 function countNonZero(a: Uint8Array): number {

@@ -1,0 +1,15 @@
+/** Calcium scoring, evaluation and reports: plain CPU code, no GPU needed. */
+export * from './score.js';
+export * from './lesions.js';
+export * from './agatston.js';
+export * from './risk.js';
+export * from './presets.js';
+export * from './evaluate.js';
+export * from './stats.js';
+export * from './distributions.js';
+export * from './cohort.js';
+export * from './folds.js';
+export * from './report-json.js';
+export * from './report-csv.js';
+export * from './montage.js';
+export { checkCt, checkLabels } from './validate.js';
