@@ -180,7 +180,7 @@ describe('DICOM bad input', () => {
     const wrongSize = seriesFiles((k) => (k === 1 ? axialSlice(k, true, { rows: 2, pixels: Array(2 * COLS).fill(5) }) : axialSlice(k)));
     await expectInputError(readDicomSeries(await folderWith(wrongSize)), /IM3: image is 5×2 but .*IM0 is 5×4/);
     const truncated = seriesFiles((k) => (k === 5 ? encodeCtSlice(axialSlice(k)).subarray(0, 400) : axialSlice(k)));
-    await expectInputError(readDicomSeries(await folderWith(truncated)), /IM2: (corrupt DICOM file|pixel data has \d+ bytes, expected 40)/);
+    await expectInputError(readDicomSeries(await folderWith(truncated)), /IM2: corrupt or truncated DICOM file \(.*(past end of buffer|overrun)/);
     await expectInputError(readDicomSeries(join(root, 'nope')), /nope: no such folder/);
   });
 });

@@ -101,6 +101,16 @@ describe('NIfTI reading', () => {
     expect(Array.from(le.subarray(352, 354))).toEqual([0x00, 0xfc]);
   });
 
+  it('leaves the input bytes untouched (big-endian swap works on a copy, even for a Buffer)', async () => {
+    const bytes = Buffer.from(encodeNifti(header({ datatype: 'int32', littleEndian: false }), values('int32')));
+    const before = Buffer.from(bytes);
+    const a = await decodeNifti(bytes, 'be.nii');
+    const b = await decodeNifti(bytes, 'be.nii');
+    expect(bytes.equals(before)).toBe(true);
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    expect(a.data[1]).toBe(-100000 + 3517);
+  });
+
   it('applies scl_slope and scl_inter to get HU; slope 0 means unscaled', async () => {
     const stored = [0, 1, 2, 400, 1024, 2000, ...Array(N - 6).fill(7)];
     const scaled = await decodeNifti(encodeNifti(header({ sclSlope: 2.5, sclInter: -1024 }), stored), 'scaled.nii');

@@ -128,7 +128,7 @@ function hasDicmPrefix(bytes: Uint8Array): boolean {
 function parserMessage(error: unknown): string {
   const inner = (error as { exception?: unknown })?.exception ?? error;
   const text = inner instanceof Error ? inner.message : String(inner);
-  return text.replace(/^dicomParser\.\w+: /, '').split('\n')[0]!;
+  return text.replace(/^dicomParser[.:]\w+: /, '').split('\n')[0]!;
 }
 
 /** One image file, or undefined for files that are not DICOM images (ignored). */
@@ -145,7 +145,7 @@ function parseSlice({ name, bytes }: DicomFile): Slice | undefined {
   try {
     ds = dicomParser.parseDicom(bytes);
   } catch (error) {
-    throw fail(name, `corrupt DICOM file (${parserMessage(error)})`);
+    throw fail(name, `corrupt or truncated DICOM file (${parserMessage(error)})`);
   }
   // DICOMDIR, reports and presentation states carry no pixels: not part of the volume.
   if (!ds.elements[TAG.pixelData]) return undefined;
@@ -153,7 +153,7 @@ function parseSlice({ name, bytes }: DicomFile): Slice | undefined {
 }
 
 function checkTransferSyntax(name: string, uid: string | undefined): void {
-  if (uid === undefined) throw fail(name, 'DICOM meta header has no transfer syntax (0002,0010)');
+  if (uid === undefined) throw fail(name, 'DICOM meta header has no transfer syntax (0002,0010); truncated file?');
   if (uid === IMPLICIT_LE || uid === EXPLICIT_LE || uid === EXPLICIT_BE) return;
   const known = COMPRESSED[uid];
   if (known) throw fail(name, `compressed transfer syntax ${known} (${uid}) is not supported; decompress the series first (e.g. gdcmconv --raw)`);

@@ -122,13 +122,15 @@ export async function decodeNifti(bytes: Uint8Array, name: string, options: Nift
   const maxVoxels = options.maxVoxels ?? MAX_VOXELS;
   // Validate the header before inflating the rest, so a huge or bad file fails fast.
   const sizeOf = (head: Uint8Array): number => imageBytes(checkHeader(decodeHeader(head, name), name, maxVoxels));
-  const raw = isGzip(bytes) ? await gunzip(bytes, name, sizeOf) : bytes;
+  const gzipped = isGzip(bytes);
+  const raw = gzipped ? await gunzip(bytes, name, sizeOf) : bytes;
   const header = checkHeader(decodeHeader(raw, name), name, maxVoxels);
   const need = imageBytes(header);
   if (raw.length < need) {
     const n = voxelCount(header.dim.slice(1, 4));
     const bpv = NIFTI_DATATYPES[header.datatype].bytes;
-    throw fail(name, `file is shorter than its header says: ${raw.length} bytes, need ${need} (vox_offset ${header.voxOffset} + ${n} voxels × ${bpv} bytes); truncated?`);
+    const what = gzipped ? 'decompressed file' : 'file';
+    throw fail(name, `${what} is shorter than its header says: ${raw.length} bytes, need ${need} (vox_offset ${header.voxOffset} + ${n} voxels × ${bpv} bytes); truncated?`);
   }
   return toVolume(header, decodeVoxels(raw, header, name), name);
 }
@@ -272,9 +274,8 @@ function datatypeName(h: NIFTI1, name: string): NiftiDatatype {
 function checkHeader(h: NiftiHeader, name: string, maxVoxels: number): NiftiHeader {
   const [rank, nx, ny, nz, nt] = h.dim as [number, number, number, number, number];
   const size = h.dim.slice(1, Math.max(1, Math.min(rank, 7)) + 1).join('×');
-  if (rank === 1 || rank === 2) throw fail(name, `${rank}D image (${size}); expected a 3D volume`);
-  if (rank >= 5 && rank <= 7) throw fail(name, `${rank}D image (${size}); expected a 3D volume`);
-  if (rank !== 3 && rank !== 4) throw fail(name, `invalid dim[0] = ${rank} (must be 1 to 7)`);
+  if (!(rank >= 1 && rank <= 7)) throw fail(name, `invalid dim[0] = ${rank} (must be 1 to 7)`);
+  if (rank !== 3 && rank !== 4) throw fail(name, `${rank}D image (${size}); expected a 3D volume`);
   if (rank === 4 && nt !== 1) throw fail(name, `4D image with ${nt} time points (${size}); expected a 3D volume or one time point`);
   if (!(nx >= 1 && ny >= 1 && nz >= 1)) throw fail(name, `invalid image size ${nx}×${ny}×${nz}`);
   const spacing = h.pixdim.slice(1, 4);
@@ -310,7 +311,7 @@ function storedValues(raw: Uint8Array, offset: number, n: number, h: NiftiHeader
   if (h.littleEndian === NATIVE_LITTLE_ENDIAN && start % info.bytes === 0 && raw.buffer instanceof ArrayBuffer) {
     return info.view(raw.buffer, start, n);
   }
-  const copy = raw.slice(offset, offset + n * info.bytes);
+  const copy = new Uint8Array(raw.subarray(offset, offset + n * info.bytes)); // a copy even for a Node Buffer
   if (h.littleEndian !== NATIVE_LITTLE_ENDIAN) swapBytes(copy, info.bytes);
   return info.view(copy.buffer, 0, n);
 }
