@@ -1,7 +1,9 @@
 /**
  * Differentiable batch norm and group norm (channels-last, rank 4 or 5), each
  * with an optional fused ReLU. The forward saves x, γ and the small [outer, 4, C]
- * stats tensor; the backward recomputes x̂ from them.
+ * stats tensor; the backward recomputes x̂ from them. Like every saved
+ * intermediate, the stats belong to the enclosing tidy() scope, so run
+ * backward() inside the scope that ran the forward.
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { batchNormBackward, batchNormInference, batchNormTraining, type BatchNormRunning } from '../kernels/batchnorm.js';

@@ -69,6 +69,7 @@ export function checkNormInput(op: string, x: Tensor): number {
 /** Checks a per-channel parameter (γ, β, running stats): f32 of shape [C]. */
 export function checkChannelVector(op: string, t: Tensor, what: string, x: Tensor, c: number): void {
   checkTensor(op, t, what);
+  if (t.rt !== x.rt) throw new ShapeError(`${op}: ${what} and x live on different GPU devices`);
   if (t.rank !== 1 || t.shape[0] !== c) {
     throw new ShapeError(`${op}: ${what} has shape ${fmtShape(t.shape)} but x ${fmtShape(x.shape)} has ${c} channels; expected [${c}]`);
   }
