@@ -103,7 +103,7 @@ function topoSort(root: TapeNode): TapeNode[] {
 /**
  * Backpropagates from `loss` (a scalar unless `gradOut` is given). Leaves that
  * require grad get `.grad` set, or accumulated into if they already have one.
- * The graph is consumed: nodes are unlinked as they are walked.
+ * Call it once per graph: intermediate gradients are freed as the walk goes.
  */
 export function backward(loss: Tensor, gradOut?: Tensor): void {
   loss.assertLive('backward');

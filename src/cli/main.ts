@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 /** The `cacnet` command. */
+import { demo } from './demo.js';
 import { doctor } from './doctor.js';
+import { evalCommand } from './eval.js';
+import { infer } from './infer.js';
+import { score } from './score.js';
+import { trainCommand } from './train.js';
 import { helpText, runCommand, type Command } from './run-command.js';
 
-const COMMANDS: Command[] = [doctor];
+const COMMANDS: Command[] = [demo, trainCommand, infer, score, evalCommand, doctor];
 
 function usage(): string {
   return [

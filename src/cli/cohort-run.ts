@@ -1,0 +1,110 @@
+/**
+ * Scores a cohort with the network and compares it with ground truth: what
+ * `cacnet demo` and `cacnet eval` print and write.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Runtime } from '../gpu/runtime.js';
+import { writeLabelMap, writeNifti } from '../io/nifti.js';
+import { ARTERIES, type LabelMap, type Volume } from '../io/volume.js';
+import type { CacNet } from '../net/cacnet.js';
+import { scoreCt } from '../net/pipeline.js';
+import { summariseCohort, type CohortSummary } from '../scoring/cohort.js';
+import { matchScores, type ScanEvaluation } from '../scoring/evaluate.js';
+import { writeMontagePng } from '../scoring/montage.js';
+import { writeCohortCsv } from '../scoring/report-csv.js';
+import { writeScanReportJson } from '../scoring/report-json.js';
+import { scoreScan, type ScanScore } from '../scoring/score.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { ProgressLine } from './progress.js';
+
+export interface CohortScan {
+  id: string;
+  ct: Volume;
+  reference: LabelMap;
+}
+
+export interface CohortResult {
+  id: string;
+  predicted: ScanScore;
+  reference: ScanScore;
+  evaluation: ScanEvaluation;
+  seconds: number;
+}
+
+export interface CohortRunOptions {
+  outDir?: string;
+  /** Write label maps, CT and montages too (not only JSON and CSV). */
+  images: boolean;
+  software: string;
+  weights: string;
+}
+
+export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<CohortScan> | AsyncIterable<CohortScan>, count: number, o: CohortRunOptions): Promise<{ results: CohortResult[]; summary: CohortSummary }> {
+  if (o.outDir) await mkdir(o.outDir, { recursive: true });
+  const results: CohortResult[] = [];
+  const bar = new ProgressLine(5);
+  for await (const scan of scans) {
+    const r = await scoreCt(rt, model, scan.ct);
+    const reference = scoreScan(scan.ct, scan.reference);
+    const evaluation = matchScores(r.score, reference);
+    results.push({ id: scan.id, predicted: r.score, reference, evaluation, seconds: r.inferenceSeconds });
+    if (o.outDir) {
+      const meta = { id: scan.id, source: scan.ct.source, dims: scan.ct.dims, spacing: scan.ct.spacing, software: o.software, extra: { weights: o.weights } };
+      await writeScanReportJson(join(o.outDir, `${scan.id}.json`), r.score, meta, evaluation);
+      if (o.images) {
+        await writeLabelMap(join(o.outDir, `${scan.id}_pred.nii.gz`), r.labels);
+        await writeNifti(join(o.outDir, `${scan.id}_ct.nii.gz`), scan.ct);
+        if (r.score.lesions.length || reference.lesions.length) {
+          await writeMontagePng(join(o.outDir, `${scan.id}_montage.png`), scan.ct, r.labels, { reference: scan.reference, maxSlices: 12 });
+        }
+      }
+    }
+    bar.update(results.length, count, `${scan.id}: ${r.inferenceSeconds.toFixed(1)}s`);
+  }
+  const summary = summariseCohort(
+    results.map((r) => ({ id: r.id, predicted: r.predicted, reference: r.reference })),
+    results.map((r) => r.evaluation),
+  );
+  if (o.outDir) {
+    await writeCohortCsv(join(o.outDir, 'cohort.csv'), results.map((r) => ({ id: r.id, score: r.predicted, reference: r.reference })));
+    await writeFileAtomic(join(o.outDir, 'summary.json'), new TextEncoder().encode(`${JSON.stringify(summary, null, 2)}\n`));
+  }
+  return { results, summary };
+}
+
+const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
+const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '  -  ');
+
+/** The per-scan table: Agatston and volume per artery, predicted vs reference, and risk category. */
+export function printScanTable(results: CohortResult[]): void {
+  const head = ['scan'.padEnd(12), ...ARTERIES.map((a) => `${a} Agatston`.padStart(17)), 'total Agatston'.padStart(19), 'volume mm3'.padStart(17), 'risk'.padStart(9)];
+  console.log(head.join(' '));
+  console.log(' '.repeat(12) + ' ' + [...ARTERIES.map(() => 'pred / ref'.padStart(17)), 'pred / ref'.padStart(19), 'pred / ref'.padStart(17), 'pred/ref'.padStart(9)].join(' '));
+  for (const r of results) {
+    const pair = (p: number, q: number, w: number) => `${f1(p)} / ${f1(q)}`.padStart(w);
+    console.log(
+      [
+        r.id.padEnd(12),
+        ...ARTERIES.map((a) => pair(r.predicted.perArtery[a].agatston, r.reference.perArtery[a].agatston, 17)),
+        pair(r.predicted.total.agatston, r.reference.total.agatston, 19),
+        pair(r.predicted.total.volumeMm3, r.reference.total.volumeMm3, 17),
+        `${r.predicted.riskCategory} / ${r.reference.riskCategory}`.padStart(9),
+      ].join(' '),
+    );
+  }
+}
+
+/** The cohort metrics in the layout of the paper's Tables 1 and 2. */
+export function printSummary(s: CohortSummary): void {
+  const m = s.detection!.metrics;
+  console.log(`\nLesion detection (${s.n} scans; cf. paper Table 1)`);
+  console.log('               sensitivity    PPV     F1');
+  console.log(`  by number       ${f3(m.sensitivity)}     ${f3(m.ppv)}   ${f3(m.f1)}`);
+  console.log(`  by volume       ${f3(m.sensitivityVolume)}     ${f3(m.ppvVolume)}   ${f3(m.f1Volume)}`);
+  console.log('\nICC(A,1) with ground truth (cf. paper Table 2)');
+  console.log('                 LAD     LCX     RCA   patient');
+  console.log(`  Agatston     ${['LAD', 'LCX', 'RCA', 'total'].map((k) => f3(s.agatston[k as 'LAD'].icc.value)).join('   ')}`);
+  console.log(`  volume       ${['LAD', 'LCX', 'RCA', 'total'].map((k) => f3(s.volume[k as 'LAD'].icc.value)).join('   ')}`);
+  console.log(`\nRisk category: ${(s.risk.agreement * 100).toFixed(0)}% agreement, linearly weighted kappa ${f3(s.risk.kappa)}`);
+}

@@ -1,0 +1,95 @@
+/**
+ * `cacnet eval`: a cohort against ground truth — the paper's evaluation
+ * (lesion sensitivity/PPV/F1 by number and volume, ICC(A,1) per artery and per
+ * patient, risk-category kappa). The cohort is a folder written by
+ * `cacnet phantoms` (or any folder with such a manifest.json), or phantoms
+ * generated on the fly.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../gpu/errors.js';
+import { Runtime } from '../gpu/runtime.js';
+import { readNifti } from '../io/nifti.js';
+import { readScan } from '../io/read-scan.js';
+import { generateCohort } from '../io/phantom.js';
+import type { LabelMap } from '../io/volume.js';
+import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
+import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { UsageError, type Command } from './run-command.js';
+import { formatSeconds } from './progress.js';
+
+interface ManifestCase {
+  id: string;
+  ct: string;
+  labels: string;
+}
+
+async function readManifest(dir: string): Promise<ManifestCase[]> {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) throw new InputError(`${dir}: no manifest.json (write a cohort with 'cacnet phantoms --out ${dir}')`);
+  let m: { cases?: Array<Record<string, unknown>> };
+  try {
+    m = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new InputError(`${path}: not valid JSON`);
+  }
+  if (!Array.isArray(m.cases) || m.cases.length < 2) throw new InputError(`${path}: needs a 'cases' list of at least 2 scans`);
+  return m.cases.map((c, i) => {
+    const files = (c.files ?? c) as Record<string, unknown>;
+    const ct = files.ct, labels = files.labels ?? files.label;
+    if (typeof c.id !== 'string' || typeof ct !== 'string' || typeof labels !== 'string') throw new InputError(`${path}: case ${i} needs id, ct and labels file names`);
+    return { id: c.id, ct, labels };
+  });
+}
+
+async function* manifestScans(dir: string, cases: ManifestCase[]): AsyncGenerator<CohortScan> {
+  for (const c of cases) {
+    const ct = await readScan(join(dir, c.ct));
+    const lab = await readNifti(join(dir, c.labels));
+    const reference: LabelMap = { data: Uint8Array.from(lab.data), dims: lab.dims, spacing: lab.spacing, affine: lab.affine };
+    yield { id: c.id, ct, reference };
+  }
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: "evaluate the network on a cohort against ground truth (the paper's metrics)",
+  usage: 'cacnet eval [<cohort-dir>] [--phantoms N --seed S] [--out DIR] [--weights FILE]',
+  options: { phantoms: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' } },
+  help: [
+    '  <cohort-dir>    a folder with manifest.json (cases: id, ct, labels), e.g. from cacnet phantoms',
+    '  --phantoms N    instead, generate N held-out phantoms (default 25 when no folder is given)',
+    '  --seed S        seed of generated phantoms (default 9001, never used in training)',
+    '  --out DIR       write per-scan JSON, cohort.csv and summary.json there',
+    '  --weights FILE  safetensors weights (default: the shipped ones)',
+  ],
+  async run(v, positionals) {
+    if (positionals.length > 1) throw new UsageError('give at most one cohort folder');
+    const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
+    const t0 = performance.now();
+    let scans: AsyncIterable<CohortScan> | Iterable<CohortScan>;
+    let count: number;
+    if (positionals[0]) {
+      const cases = await readManifest(positionals[0]);
+      scans = manifestScans(positionals[0], cases);
+      count = cases.length;
+    } else {
+      count = v.phantoms === undefined ? 25 : Number(v.phantoms);
+      const seed = v.seed === undefined ? 9001 : Number(v.seed);
+      if (!Number.isInteger(count) || count < 2) throw new UsageError(`--phantoms must be an integer >= 2, got '${v.phantoms}'`);
+      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+      scans = (function* () {
+        for (const c of generateCohort({ seed, count, idPrefix: 'eval-' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
+      })();
+    }
+    const rt = await Runtime.create();
+    const { model } = await loadModel(rt, weights);
+    const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights });
+    printScanTable(results);
+    printSummary(summary);
+    console.log(`\n${count} scans in ${formatSeconds((performance.now() - t0) / 1000)}`);
+    model.dispose();
+    rt.destroy();
+  },
+};

@@ -1,0 +1,51 @@
+/** `cacnet score`: scores from a CT and a label map (no network). */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../gpu/errors.js';
+import { readScan } from '../io/read-scan.js';
+import { readNifti } from '../io/nifti.js';
+import { scoreScan } from '../scoring/score.js';
+import { PRESETS } from '../scoring/presets.js';
+import { writeScanReportJson } from '../scoring/report-json.js';
+import { writeMontagePng } from '../scoring/montage.js';
+import { printScore, scanId } from './infer.js';
+import { UsageError, type Command } from './run-command.js';
+
+export const score: Command = {
+  name: 'score',
+  summary: 'Agatston, volume, mass and risk per artery from a CT and a label map',
+  usage: 'cacnet score <ct.nii[.gz] | dicom-folder> <labels.nii[.gz]> [--out DIR] [--preset NAME] [--connectivity 6|26]',
+  options: { out: { type: 'string' }, preset: { type: 'string' }, connectivity: { type: 'string' }, 'min-volume': { type: 'string' } },
+  help: [
+    '  --out DIR           write <id>.json (and a montage) there',
+    `  --preset NAME       scoring conventions: ${Object.keys(PRESETS).join(', ')} (default orcascore)`,
+    '  --connectivity N    6 (default) or 26',
+    '  --min-volume MM3    smallest lesion counted (default 1.5)',
+  ],
+  async run(v, positionals) {
+    if (positionals.length !== 2) throw new UsageError('give a CT (NIfTI or DICOM folder) and a label map (NIfTI)');
+    const [ctPath, labelPath] = positionals as [string, string];
+    const ct = await readScan(ctPath);
+    const lab = await readNifti(labelPath);
+    if (lab.dims.some((d, i) => d !== ct.dims[i])) throw new InputError(`${labelPath}: label map is ${lab.dims.join('x')}, the CT is ${ct.dims.join('x')}`);
+    const data = new Uint8Array(lab.data.length);
+    for (let i = 0; i < data.length; i++) {
+      const l = lab.data[i]!;
+      if (!(l === 0 || l === 1 || l === 2 || l === 3)) throw new InputError(`${labelPath}: voxel ${i} has label ${l}; expected 0 (background), 1 LAD, 2 LCX or 3 RCA`);
+      data[i] = l;
+    }
+    const connectivity = v.connectivity === undefined ? undefined : Number(v.connectivity);
+    if (connectivity !== undefined && connectivity !== 6 && connectivity !== 26) throw new UsageError(`--connectivity must be 6 or 26, got '${v.connectivity}'`);
+    const minVol = v['min-volume'] === undefined ? undefined : Number(v['min-volume']);
+    if (minVol !== undefined && !(minVol >= 0)) throw new UsageError(`--min-volume must be a number >= 0, got '${v['min-volume']}'`);
+    const labels = { data, dims: ct.dims, spacing: ct.spacing, affine: ct.affine };
+    const s = scoreScan(ct, labels, { preset: v.preset as string | undefined, connectivity: connectivity as 6 | 26 | undefined, minLesionVolumeMm3: minVol });
+    printScore(s);
+    if (v.out) {
+      const id = scanId(ctPath);
+      await mkdir(v.out as string, { recursive: true });
+      await writeScanReportJson(join(v.out as string, `${id}.json`), s, { id, source: ctPath, dims: ct.dims, spacing: ct.spacing, software: 'cacnet score' });
+      if (s.lesions.length) await writeMontagePng(join(v.out as string, `${id}_montage.png`), ct, labels);
+    }
+  },
+};

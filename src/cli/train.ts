@@ -1,0 +1,121 @@
+/** `cacnet train`: trains CAC-Net (or an ablation variant) on synthetic phantoms. */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Runtime } from '../gpu/runtime.js';
+import { generateCohort } from '../io/phantom.js';
+import { CacNet } from '../net/cacnet.js';
+import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
+import { readCheckpointConfig } from '../net/checkpoint.js';
+import { train, type Scan, type TrainOptions } from '../net/train.js';
+import type { Command } from './run-command.js';
+import { UsageError } from './run-command.js';
+import { ProgressLine, formatSeconds } from './progress.js';
+
+export function phantomScans(seed: number, count: number, idPrefix: string): Scan[] {
+  const scans: Scan[] = [];
+  for (const c of generateCohort({ seed, count, idPrefix })) scans.push({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels });
+  return scans;
+}
+
+function int(v: unknown, name: string, fallback: number, min = 0): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function num(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+/** Training defaults that reproduce the shipped weights (see README). */
+export const SHIPPED_RECIPE = { config: 'demo', steps: 600, lr: 3e-3, seed: 20181116, trainCount: 40, valCount: 5, batch: 1, patch: '16,64,64' };
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train CAC-Net (or an ablation variant) on synthetic phantoms',
+  usage: 'cacnet train [--config demo|paper|tiny] [--variant V] [--steps N] [--out DIR] [--resume] ...',
+  options: {
+    config: { type: 'string' },
+    variant: { type: 'string' },
+    steps: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    'train-count': { type: 'string' },
+    'val-count': { type: 'string' },
+    batch: { type: 'string' },
+    patch: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    'checkpoint-every': { type: 'string' },
+    'stop-after': { type: 'string' },
+  },
+  help: [
+    `  --config NAME       network widths: ${Object.keys(CONFIGS).join(', ')} (default ${SHIPPED_RECIPE.config})`,
+    `  --variant V         ${Object.entries(VARIANTS).map(([k, v]) => `${k} (${v})`).join('; ')}`,
+    `  --steps N           training steps (default ${SHIPPED_RECIPE.steps})`,
+    `  --lr X              peak Adam learning rate, cosine-decayed to 10% (default ${SHIPPED_RECIPE.lr})`,
+    `  --seed S            seed of the training phantoms, patches, init and dropout (default ${SHIPPED_RECIPE.seed})`,
+    `  --train-count N     training phantoms (default ${SHIPPED_RECIPE.trainCount}); validation phantoms use another seed`,
+    `  --val-count N       validation phantoms (default ${SHIPPED_RECIPE.valCount})`,
+    `  --batch N           patches per step (default ${SHIPPED_RECIPE.batch})`,
+    `  --patch D,H,W       patch size in voxels (default ${SHIPPED_RECIPE.patch})`,
+    '  --out DIR           checkpoint folder (default runs/<config>-<variant>)',
+    '  --resume            continue from the checkpoint in --out',
+    '  --checkpoint-every N  steps between checkpoints (default 50)',
+    '  --stop-after N      stop after step N (resume later with --resume)',
+  ],
+  async run(v) {
+    const out = (v.out as string | undefined) ?? `runs/${(v.config as string) ?? SHIPPED_RECIPE.config}-${(v.variant as string) ?? 'cacnet'}`;
+    let config: NetConfig;
+    if (v.resume) {
+      config = await readCheckpointConfig(out);
+    } else {
+      const base = CONFIGS[(v.config as string) ?? SHIPPED_RECIPE.config];
+      if (!base) throw new UsageError(`unknown --config '${v.config}'; choose ${Object.keys(CONFIGS).join(', ')}`);
+      const variant = ((v.variant as string) ?? 'cacnet') as Variant;
+      if (!(variant in VARIANTS)) throw new UsageError(`unknown --variant '${variant}'; choose ${Object.keys(VARIANTS).join(', ')}`);
+      config = { ...base, variant, seed: int(v.seed, 'seed', SHIPPED_RECIPE.seed) };
+    }
+    const patch = String(v.patch ?? SHIPPED_RECIPE.patch).split(',').map(Number) as [number, number, number];
+    const m = sizeMultiple(config);
+    if (patch.length !== 3 || patch.some((p) => !Number.isInteger(p) || p <= 0) || patch[0] % m.depth || patch[1] % m.plane || patch[2] % m.plane) {
+      throw new UsageError(`--patch must be D,H,W with D divisible by ${m.depth} and H, W by ${m.plane}, got '${v.patch}'`);
+    }
+    const seed = config.seed;
+    const o: TrainOptions = {
+      steps: int(v.steps, 'steps', SHIPPED_RECIPE.steps, 1),
+      lr: num(v.lr, 'lr', SHIPPED_RECIPE.lr),
+      patch,
+      batch: int(v.batch, 'batch', SHIPPED_RECIPE.batch, 1),
+      foregroundProbability: 0.7,
+      seed,
+      checkpointDir: out,
+      checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 50, 1),
+      validateEvery: 100,
+      stopAfter: v['stop-after'] === undefined ? undefined : int(v['stop-after'], 'stop-after', 0, 1),
+    };
+    const trainCount = int(v['train-count'], 'train-count', SHIPPED_RECIPE.trainCount, 1);
+    const valCount = int(v['val-count'], 'val-count', SHIPPED_RECIPE.valCount, 0);
+    console.error(`generating ${trainCount} training and ${valCount} validation phantoms...`);
+    const trainScans = phantomScans(seed, trainCount, 'train-');
+    const valScans = phantomScans(seed + 1, valCount, 'val-');
+    const rt = await Runtime.create();
+    const model = new CacNet(rt, config);
+    console.error(`${VARIANTS[config.variant]}: ${model.parameterCount().toLocaleString('en-US')} parameters, on ${rt.description.description || rt.description.vendor}`);
+    const bar = new ProgressLine();
+    o.onProgress = (p) => {
+      const fg = p.dice.slice(1).map((d) => d.toFixed(2)).join('/');
+      const val = p.validationDice ? ` val ${p.validationDice.slice(1).map((d) => d.toFixed(2)).join('/')}` : '';
+      bar.update(p.step, p.steps, `loss ${p.loss.toFixed(3)} dice LAD/LCX/RCA ${fg}${val} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${formatSeconds(p.etaSeconds)}`);
+    };
+    await mkdir(out, { recursive: true });
+    const result = await train(rt, model, trainScans, valScans, o, !!v.resume);
+    console.log(`trained to step ${result.step}; checkpoint in ${out}/ (weights: ${join(out, 'model.safetensors')})`);
+    model.dispose();
+    rt.destroy();
+  },
+};
