@@ -3,9 +3,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../src/gpu/errors.js';
-import { readDicomSeries } from '../src/io/dicom.js';
+import { readDicomSeries } from '../src/io/dicom-file.js';
 import { readScan } from '../src/io/read-scan.js';
-import { encodeNifti, gzip, niftiHeaderForGrid, readNifti, writeLabelMap } from '../src/io/nifti.js';
+import { encodeNifti, gzip, niftiHeaderForGrid } from '../src/io/nifti.js';
+import { readNifti, writeLabelMap } from '../src/io/nifti-file.js';
 import { TRANSFER_SYNTAX, encodeCtSlice, encodeDicomFile, type CtSlice, type Encoding } from './helpers/dicom-writer.js';
 
 const ROWS = 4;

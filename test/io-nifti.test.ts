@@ -15,12 +15,10 @@ import {
   gzip,
   niftiAffine,
   niftiHeaderForGrid,
-  readNifti,
-  writeLabelMap,
-  writeNifti,
   type NiftiDatatype,
   type NiftiHeader,
 } from '../src/io/nifti.js';
+import { readNifti, writeLabelMap, writeNifti } from '../src/io/nifti-file.js';
 import { writeFileAtomic } from '../src/io/atomic-write.js';
 import type { LabelMap, Volume } from '../src/io/volume.js';
 

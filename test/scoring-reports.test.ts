@@ -6,9 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/gpu/errors.js';
 import { scalingAffine, type LabelMap, type Volume } from '../src/io/volume.js';
 import { evaluateScan } from '../src/scoring/evaluate.js';
-import { renderMontage, writeMontagePng } from '../src/scoring/montage.js';
-import { cohortCsv, writeCohortCsv } from '../src/scoring/report-csv.js';
-import { scanReport, writeScanReportJson } from '../src/scoring/report-json.js';
+import { renderMontage } from '../src/scoring/montage.js';
+import { cohortCsv } from '../src/scoring/report-csv.js';
+import { scanReport } from '../src/scoring/report-json.js';
+import { writeCohortCsv, writeMontagePng, writeScanReportJson } from '../src/scoring/report-files.js';
 import { scoreScan } from '../src/scoring/score.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cacnet-scoring-'));

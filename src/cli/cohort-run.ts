@@ -5,15 +5,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runtime } from '../gpu/runtime.js';
-import { writeLabelMap, writeNifti } from '../io/nifti.js';
+import { writeLabelMap, writeNifti } from '../io/nifti-file.js';
 import { ARTERIES, type LabelMap, type Volume } from '../io/volume.js';
 import type { CacNet } from '../net/cacnet.js';
 import { scoreCt } from '../net/pipeline.js';
 import { summariseCohort, type CohortSummary } from '../scoring/cohort.js';
 import { matchScores, type ScanEvaluation } from '../scoring/evaluate.js';
-import { writeMontagePng } from '../scoring/montage.js';
-import { writeCohortCsv } from '../scoring/report-csv.js';
-import { writeScanReportJson } from '../scoring/report-json.js';
+import { writeCohortCsv, writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
 import { scoreScan, type ScanScore } from '../scoring/score.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { ProgressLine } from './progress.js';

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../gpu/errors.js';
 import { Runtime } from '../gpu/runtime.js';
-import { readNifti } from '../io/nifti.js';
+import { readNifti } from '../io/nifti-file.js';
 import { readScan } from '../io/read-scan.js';
 import { generateCohort } from '../io/phantom.js';
 import type { LabelMap } from '../io/volume.js';

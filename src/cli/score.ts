@@ -3,11 +3,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../gpu/errors.js';
 import { readScan } from '../io/read-scan.js';
-import { readNifti } from '../io/nifti.js';
+import { readNifti } from '../io/nifti-file.js';
 import { scoreScan } from '../scoring/score.js';
 import { PRESETS } from '../scoring/presets.js';
-import { writeScanReportJson } from '../scoring/report-json.js';
-import { writeMontagePng } from '../scoring/montage.js';
+import { writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
 import { printScore, scanId } from './infer.js';
 import { UsageError, type Command } from './run-command.js';
 

@@ -4,14 +4,15 @@
  * One folder holds one series. Slices are ordered by their position along the
  * slice normal, never by file name or InstanceNumber, and the voxel-to-world
  * affine is converted from DICOM's LPS to the RAS+ convention NIfTI uses.
+ *
+ * Pure (no Node APIs): the browser app decodes a picked folder with
+ * decodeDicomSeries; readDicomSeries (dicom-file.ts) reads one from disk.
  */
-import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
 import { InputError } from '../gpu/errors.js';
 import type { Volume } from './volume.js';
-import { MAX_VOXELS, readInputFile } from './nifti.js';
+import { MAX_VOXELS } from './nifti.js';
 
 /** A file's name (for messages) and bytes. */
 export interface DicomFile {
@@ -73,28 +74,13 @@ interface Slice {
   decode: (out: Float32Array, offset: number) => void;
 }
 
-function fail(name: string, problem: string): InputError {
-  return new InputError(`${name}: ${problem}`);
+/** The last path component (either separator), as node:path's basename would give for a file. */
+function basename(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
 }
 
-/** Reads the one DICOM series in `folder` (non-DICOM files and subfolders are ignored). */
-export async function readDicomSeries(folder: string): Promise<Volume> {
-  let names: string[];
-  try {
-    const entries = await readdir(folder, { withFileTypes: true });
-    names = entries.filter((e) => !e.isDirectory()).map((e) => e.name).sort();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw fail(folder, 'no such folder');
-    if (code === 'ENOTDIR') throw fail(folder, 'is a file, expected a DICOM folder');
-    throw error;
-  }
-  const files: DicomFile[] = [];
-  for (const name of names) {
-    const path = join(folder, name);
-    files.push({ name: path, bytes: await readInputFile(path) });
-  }
-  return decodeDicomSeries(files, folder);
+function fail(name: string, problem: string): InputError {
+  return new InputError(`${name}: ${problem}`);
 }
 
 /** Builds the volume from a series' files; `folder` names the series in messages. */

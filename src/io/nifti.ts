@@ -2,15 +2,13 @@
  * NIfTI-1 reading (.nii and .nii.gz, via nifti-reader-js) into a Volume in HU,
  * and writing of CT volumes and label maps that land on the input's grid.
  *
- * Byte-level functions (decodeNifti, encodeNifti, encodeNiftiHeader) need no
- * Node APIs, so the browser app can use them on a dropped file; readNifti and
- * the writers add the filesystem.
+ * This file is pure (no Node APIs): the browser app decodes a dropped file and
+ * encodes its label map with it. Reading and writing files (readNifti,
+ * writeNifti, writeLabelMap) live in nifti-file.ts.
  */
-import { readFile } from 'node:fs/promises';
 import { NIFTI1, isNIFTI1 } from 'nifti-reader-js';
 import { InputError } from '../gpu/errors.js';
 import { scalingAffine, voxelCount, type LabelMap, type Volume } from './volume.js';
-import { writeFileAtomic } from './atomic-write.js';
 
 // ---------------------------------------------------------------- types ----
 
@@ -97,25 +95,6 @@ function fail(name: string, problem: string): InputError {
 }
 
 // ------------------------------------------------------------- reading ----
-
-/** Reads a .nii or .nii.gz file into a Volume in HU. */
-export async function readNifti(path: string, options: NiftiReadOptions = {}): Promise<NiftiVolume> {
-  return decodeNifti(await readInputFile(path), path, options);
-}
-
-/** Reads a file's bytes, turning "no such file" and friends into an InputError. */
-export async function readInputFile(path: string): Promise<Uint8Array> {
-  try {
-    const buf = await readFile(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw fail(path, 'no such file');
-    if (code === 'EISDIR') throw fail(path, 'is a folder, expected a file');
-    if (code === 'EACCES') throw fail(path, 'permission denied');
-    throw error;
-  }
-}
 
 /** Decodes NIfTI-1 bytes (gzipped or not); `name` is used in error messages. */
 export async function decodeNifti(bytes: Uint8Array, name: string, options: NiftiReadOptions = {}): Promise<NiftiVolume> {
@@ -523,43 +502,46 @@ export interface NiftiWriteOptions {
   datatype?: 'int16' | 'float32';
 }
 
-/** Writes a CT volume (HU) as NIfTI-1, gzipped when `path` ends in .gz, atomically. */
-export async function writeNifti(path: string, volume: Volume, options: NiftiWriteOptions = {}): Promise<void> {
+/**
+ * A CT volume (HU) as an uncompressed NIfTI-1 file (int16 by default);
+ * `name` is used in error messages.
+ */
+export function encodeCtNifti(volume: Volume, options: NiftiWriteOptions = {}, name = 'CT'): Uint8Array {
   const datatype = options.datatype ?? 'int16';
-  checkVolumeData(path, volume.dims, volume.data.length);
-  const range = valueRange(volume.data, path);
+  checkVolumeData(name, volume.dims, volume.data.length);
+  const range = valueRange(volume.data, name);
   if (datatype === 'int16' && (Math.round(range.min) < -32768 || Math.round(range.max) > 32767)) {
-    throw fail(path, `HU range [${range.min}, ${range.max}] does not fit int16; write float32 instead`);
+    throw fail(name, `HU range [${range.min}, ${range.max}] does not fit int16; write float32 instead`);
   }
   const header: NiftiHeader = {
-    ...gridHeader(volume, options.reference, path),
+    ...gridHeader(volume, options.reference, name),
     datatype,
     calMin: Math.round(range.min),
     calMax: Math.round(range.max),
     descrip: 'CT, HU',
   };
-  await writeEncoded(path, encodeNifti(header, volume.data));
+  return encodeNifti(header, volume.data);
 }
 
 /**
- * Writes a label map (uint8: 0 background, 1 LAD, 2 LCX, 3 RCA) on the grid
- * of `reference` (the scan's header) or, without one, of the label map's own
- * affine. Gzipped when `path` ends in .gz; atomic.
+ * A label map (uint8: 0 background, 1 LAD, 2 LCX, 3 RCA) as an uncompressed
+ * NIfTI-1 file on the grid of `reference` (the scan's header) or, without
+ * one, of the label map's own affine.
  */
-export async function writeLabelMap(path: string, labels: LabelMap, reference?: NiftiHeader): Promise<void> {
-  checkVolumeData(path, labels.dims, labels.data.length);
+export function encodeLabelMapNifti(labels: LabelMap, reference?: NiftiHeader, name = 'label map'): Uint8Array {
+  checkVolumeData(name, labels.dims, labels.data.length);
   for (let i = 0; i < labels.data.length; i++) {
-    if (labels.data[i]! > 3) throw fail(path, `label ${labels.data[i]} at voxel ${i} is not 0..3 (background, LAD, LCX, RCA)`);
+    if (labels.data[i]! > 3) throw fail(name, `label ${labels.data[i]} at voxel ${i} is not 0..3 (background, LAD, LCX, RCA)`);
   }
   const header: NiftiHeader = {
-    ...gridHeader(labels, reference, path),
+    ...gridHeader(labels, reference, name),
     datatype: 'uint8',
     calMin: 0,
     calMax: 3,
     intentCode: NIFTI_INTENT_LABEL,
     descrip: 'CAC-Net labels: 0 bg, 1 LAD, 2 LCX, 3 RCA',
   };
-  await writeEncoded(path, encodeNifti(header, labels.data));
+  return encodeNifti(header, labels.data);
 }
 
 /** An output header on the reference's grid (or one built from the grid's affine), unscaled. */
@@ -594,8 +576,4 @@ function valueRange(data: Float32Array, path: string): { min: number; max: numbe
     if (data[i]! > max) max = data[i]!;
   }
   return { min, max };
-}
-
-async function writeEncoded(path: string, nii: Uint8Array): Promise<void> {
-  await writeFileAtomic(path, path.endsWith('.gz') ? await gzip(nii) : nii);
 }

@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { InputError } from '../gpu/errors.js';
 import type { Volume } from './volume.js';
-import { readNifti, type NiftiHeader } from './nifti.js';
-import { readDicomSeries } from './dicom.js';
+import type { NiftiHeader } from './nifti.js';
+import { readNifti } from './nifti-file.js';
+import { readDicomSeries } from './dicom-file.js';
 
 /** A scan as the CLI reads it; `nifti` is the source header when it came from NIfTI (reuse it for outputs). */
 export interface Scan extends Volume {

@@ -1,4 +1,8 @@
-/** Calcium scoring, evaluation and reports: plain CPU code, no GPU needed. */
+/**
+ * Calcium scoring, evaluation and reports: plain CPU code, no GPU needed.
+ * This barrel includes the Node-only writers (report-files.ts, montage's PNG);
+ * browser code imports the pure modules directly.
+ */
 export * from './score.js';
 export * from './lesions.js';
 export * from './agatston.js';
@@ -12,4 +16,5 @@ export * from './folds.js';
 export * from './report-json.js';
 export * from './report-csv.js';
 export * from './montage.js';
+export * from './report-files.js';
 export { checkCt, checkLabels } from './validate.js';

@@ -10,11 +10,13 @@
  *
  * Tiles are shown as stored: x to the right, y downwards, no reorientation from
  * the affine and no correction for non-square pixels.
+ *
+ * PNG encoding uses pngjs (Node's zlib), so this file is for Node; the browser
+ * app draws its overlays on a canvas. writeMontagePng is in report-files.ts.
  */
 
 import { PNG } from 'pngjs';
 import { InputError } from '../gpu/errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import { scoreScan, type ScanScore, type ScoringOptions } from './score.js';
 import { checkLabels } from './validate.js';
@@ -182,11 +184,4 @@ export function renderMontage(ct: Volume, labels: LabelMap, opts: MontageOptions
   const out: Montage = { png, width, height, slices, tiles, blockSize: f, predicted };
   if (reference !== undefined) out.reference = reference;
   return out;
-}
-
-/** Renders the montage and writes it atomically (temp file + rename in the same folder). */
-export async function writeMontagePng(path: string, ct: Volume, labels: LabelMap, opts: MontageOptions = {}): Promise<Montage> {
-  const m = renderMontage(ct, labels, opts);
-  await writeFileAtomic(path, m.png);
-  return m;
 }

@@ -4,7 +4,6 @@
  * Plain RFC 4180 CSV (comma, double-quote escaping) so spreadsheets and R read it.
  */
 
-import { writeFileAtomic } from '../io/atomic-write.js';
 import { ARTERIES } from '../io/volume.js';
 import type { ArteryScore, ScanScore } from './score.js';
 
@@ -59,9 +58,4 @@ export function cohortCsv(rows: readonly CsvRow[]): string {
     lines.push(cells.map(quote).join(','));
   }
   return `${lines.join('\n')}\n`;
-}
-
-/** Writes the cohort CSV atomically (temp file + rename in the same folder). */
-export async function writeCohortCsv(path: string, rows: readonly CsvRow[]): Promise<void> {
-  await writeFileAtomic(path, new TextEncoder().encode(cohortCsv(rows)));
 }

@@ -4,7 +4,6 @@
  * can always be traced to how it was made.
  */
 
-import { writeFileAtomic } from '../io/atomic-write.js';
 import type { ScanEvaluation } from './evaluate.js';
 import type { Lesion, ScanScore } from './score.js';
 
@@ -71,14 +70,4 @@ export function scanReport(score: ScanScore, meta: ScanReportMeta, evaluation?: 
 /** The report as JSON text (NaN, e.g. an undefined sensitivity, becomes null). */
 export function scanReportJson(score: ScanScore, meta: ScanReportMeta, evaluation?: ScanEvaluation): string {
   return `${JSON.stringify(scanReport(score, meta, evaluation), null, 2)}\n`;
-}
-
-/** Writes the JSON report atomically (temp file + rename in the same folder). */
-export async function writeScanReportJson(
-  path: string,
-  score: ScanScore,
-  meta: ScanReportMeta,
-  evaluation?: ScanEvaluation,
-): Promise<void> {
-  await writeFileAtomic(path, new TextEncoder().encode(scanReportJson(score, meta, evaluation)));
 }
