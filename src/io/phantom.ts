@@ -569,11 +569,17 @@ function resolveGrid(opts: PhantomOptions, preset: PresetSpec, r: Rng): { dims: 
   const dx = r.uniform(preset.inPlaneMm[0], preset.inPlaneMm[1]);
   const dz = r.uniform(preset.sliceMm[0], preset.sliceMm[1]);
   const dims = opts.dims ?? preset.dims;
-  if (opts.spacing) return { dims: [...dims], spacing: [...opts.spacing] };
-  return {
-    dims: [...dims],
-    spacing: [(dx * preset.dims[0]) / dims[0], (dx * preset.dims[1]) / dims[1], (dz * preset.dims[2]) / dims[2]],
-  };
+  const spacing = opts.spacing ?? [(dx * preset.dims[0]) / dims[0], (dx * preset.dims[1]) / dims[1], (dz * preset.dims[2]) / dims[2]];
+  return { dims: [...dims], spacing: [storable(spacing[0], 1e4), storable(spacing[1], 1e4), storable(spacing[2], 1e4)] };
+}
+
+/**
+ * Rounded to `per` steps per mm, then to float32: NIfTI stores spacing and
+ * affine as float32, so the files carry exactly the grid the phantom (and its
+ * manifest scores) used.
+ */
+function storable(x: number, per: number): number {
+  return Math.fround(Math.round(x * per) / per);
 }
 
 /** Field-of-view centre: the heart and the front of the spine; the whole chest when the field is wide. */
@@ -649,9 +655,9 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
     dx: spacing[0],
     dy: spacing[1],
     dz: spacing[2],
-    ox: centre[0] + ((dims[0] - 1) / 2) * spacing[0],
-    oy: centre[1] + ((dims[1] - 1) / 2) * spacing[1],
-    oz: centre[2] - ((dims[2] - 1) / 2) * spacing[2],
+    ox: storable(centre[0] + ((dims[0] - 1) / 2) * spacing[0], 1e3),
+    oy: storable(centre[1] + ((dims[1] - 1) / 2) * spacing[1], 1e3),
+    oz: storable(centre[2] - ((dims[2] - 1) / 2) * spacing[2], 1e3),
   };
   const affine = gridAffine(g);
   const n = g.nx * g.ny * g.nz;
@@ -695,7 +701,7 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
   for (let s = 0; s < n; s += chunk.length) {
     const m = Math.min(chunk.length, n - s);
     noiseRng.fillGaussian(chunk, 0, noiseHU);
-    for (let t = 0; t < m; t++) hu[s + t] = Math.min(HU_MAX, Math.max(HU_MIN, Math.round(hu[s + t]! + chunk[t]!)));
+    for (let t = 0; t < m; t++) hu[s + t] = toStoredHU(hu[s + t]! + chunk[t]!);
   }
   const ctData = hu;
 
@@ -737,7 +743,7 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
           }
     }
     for (let s = 0; s < layer.voxel.length; s++) {
-      ctData[layer.voxel[s]!] = Math.min(HU_MAX, Math.round(layer.base[s]! + layer.sum[s]!));
+      ctData[layer.voxel[s]!] = toStoredHU(layer.base[s]! + layer.sum[s]!);
     }
     labelled = growLabels(ctData, labels.data, boneZone, g, layer, seedHU);
     return scoreScan(ct, labels, opts.scoring);
@@ -817,6 +823,11 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
       score: summarise(final),
     },
   };
+}
+
+/** Integer HU in the int16 CT range; `+ 0` turns Math.round's -0 into 0 (int16 files cannot hold -0). */
+function toStoredHU(x: number): number {
+  return Math.min(HU_MAX, Math.max(HU_MIN, Math.round(x))) + 0;
 }
 
 function round3(x: number): number {
