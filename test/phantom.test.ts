@@ -27,8 +27,13 @@ const SEEDS = [11, 12, 13, 14, 15, 16];
 const TARGETS = [0, 1, 2, 3, 4];
 const RANGES = ['0', '1-10', '11-100', '101-400', '>400'];
 
-function bytes(a: Float32Array | Uint8Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+function bytes(a: Float32Array | Uint8Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Byte equality without vitest's element-by-element diffing (slow on 10^5+ elements). */
+function sameBytes(a: Float32Array | Uint8Array, b: Float32Array | Uint8Array): boolean {
+  return bytes(a).equals(bytes(b));
 }
 
 function expectSameScore(a: ArteryScore, b: ArteryScore): void {
@@ -83,23 +88,23 @@ describe('phantom generation', () => {
   it('is byte-identical for one seed and options, and differs for another seed', () => {
     const a = generatePhantom({ seed: 7, riskTarget: 3 });
     const b = generatePhantom({ seed: 7, riskTarget: 3 });
-    expect(bytes(a.ct.data)).toEqual(bytes(b.ct.data));
-    expect(bytes(a.labels.data)).toEqual(bytes(b.labels.data));
-    expect(a.tissue).toEqual(b.tissue);
+    expect(sameBytes(a.ct.data, b.ct.data)).toBe(true);
+    expect(sameBytes(a.labels.data, b.labels.data)).toBe(true);
+    expect(sameBytes(a.tissue, b.tissue)).toBe(true);
     expect(JSON.stringify(a.meta)).toBe(JSON.stringify(b.meta));
     expect(a.ct.affine).toEqual(b.ct.affine);
 
     const c = generatePhantom({ seed: 8, riskTarget: 3 });
-    expect(bytes(c.ct.data)).not.toEqual(bytes(a.ct.data));
+    expect(sameBytes(c.ct.data, a.ct.data)).toBe(false);
     expect(c.meta.spacing).not.toEqual(a.meta.spacing);
   });
 
   it('keeps the patient when only the risk target changes (separate random streams)', () => {
     const a = phantom(11, 0);
     const b = phantom(11, 4);
-    expect(b.tissue).toEqual(a.tissue);
+    expect(sameBytes(b.tissue, a.tissue)).toBe(true);
     expect(b.meta.anatomy).toEqual(a.meta.anatomy);
-    expect(bytes(b.ct.data)).not.toEqual(bytes(a.ct.data));
+    expect(sameBytes(b.ct.data, a.ct.data)).toBe(false);
   });
 
   it('builds the small preset on its documented grid with integer HU and plausible tissue values', () => {
@@ -118,11 +123,13 @@ describe('phantom generation', () => {
 
     let min = Infinity;
     let max = -Infinity;
+    let fractional = 0;
     for (const v of p.ct.data) {
-      expect(Number.isInteger(v)).toBe(true);
+      if (!Number.isInteger(v)) fractional++;
       min = Math.min(min, v);
       max = Math.max(max, v);
     }
+    expect(fractional).toBe(0);
     expect(min).toBeLessThan(-700); // lung
     expect(max).toBeGreaterThan(400); // cortical bone
 
@@ -150,11 +157,13 @@ describe('phantom generation', () => {
       for (const target of TARGETS) {
         const p = phantom(seed, target);
         let boneAbove = 0;
+        let boneLabelled = 0;
         p.tissue.forEach((t, i) => {
           if (!isBoneTissue(t)) return;
-          expect(p.labels.data[i]).toBe(0);
+          if (p.labels.data[i] !== 0) boneLabelled++;
           if (p.ct.data[i]! >= 130) boneAbove++;
         });
+        expect(boneLabelled).toBe(0);
         // The spine at least (tens of voxels even at 2 mm): the classic false positive.
         expect(boneAbove).toBeGreaterThan(40);
       }
@@ -165,12 +174,13 @@ describe('phantom generation', () => {
       for (const target of TARGETS) {
         const p = phantom(seed, target);
         let labelled = 0;
+        let bad = 0;
         p.labels.data.forEach((l, i) => {
           if (l === 0) return;
           labelled++;
-          expect(l).toBeLessThanOrEqual(3);
-          expect(p.ct.data[i]).toBeGreaterThanOrEqual(130);
+          if (l > 3 || p.ct.data[i]! < 130) bad++;
         });
+        expect(bad).toBe(0);
         if (target > 0) expect(labelled).toBeGreaterThan(0);
       }
   });
@@ -261,13 +271,12 @@ describe('phantom generation', () => {
     expect(dz).toBeLessThanOrEqual(3);
     expect(scoreScan(p.ct, p.labels).riskCategory).toBe(2);
     let boneAbove = 0;
+    let bad = 0;
     p.tissue.forEach((t, i) => {
       if (isBoneTissue(t) && p.ct.data[i]! >= 130) boneAbove++;
-      if (p.labels.data[i]) {
-        expect(isBoneTissue(t)).toBe(false);
-        expect(p.ct.data[i]).toBeGreaterThanOrEqual(130);
-      }
+      if (p.labels.data[i] && (isBoneTissue(t) || p.ct.data[i]! < 130)) bad++;
     });
+    expect(bad).toBe(0);
     expect(boneAbove).toBeGreaterThan(1000);
     // Generous: the reference machine is shared; typically about 3 s.
     expect(seconds).toBeLessThan(30);
@@ -321,8 +330,8 @@ describe('cohorts', () => {
 
         // And the files hold exactly the generated phantom.
         const again = generatePhantom({ seed: c.seed, riskTarget: c.riskTarget });
-        expect(bytes(again.labels.data)).toEqual(bytes(labels.data));
-        expect(bytes(again.ct.data)).toEqual(bytes(ct.data));
+        expect(sameBytes(again.labels.data, labels.data)).toBe(true);
+        expect(sameBytes(again.ct.data, ct.data)).toBe(true);
       }
     }, 60_000);
   });

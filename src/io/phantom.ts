@@ -738,8 +738,8 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
             const add = f.frac[i + f.ni * (j + f.nj * k)]! * excess;
             if (add < 0.5) continue;
             const v = f.i0 + i + g.nx * (f.j0 + j + g.ny * (f.k0 + k));
-            const base = layer.slot.has(v) ? layer.base[layer.slot.get(v)!]! : ctData[v]!;
-            layer.add(v, base, add, artery);
+            // ctData still holds the base HU here: plaques are applied after all are rasterised.
+            layer.add(v, ctData[v]!, add, artery);
           }
     }
     for (let s = 0; s < layer.voxel.length; s++) {
