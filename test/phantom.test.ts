@@ -193,6 +193,18 @@ describe('phantom generation', () => {
       expect(p.meta.score.total.agatston).toBe(0);
       expect(p.ct.data.some((v) => v >= 400)).toBe(true);
     }
+    // Calcium outside the coronaries (aortic wall) is not coronary ground truth either.
+    const aortic = generatePhantom({ seed: 17, riskTarget: 0, aorticCalcification: true });
+    expect(aortic.meta.aorticCalcifications.length).toBeGreaterThan(0);
+    expect(aortic.labels.data.some((l) => l !== 0)).toBe(false);
+  });
+
+  it('generates a small phantom well under a second', () => {
+    generatePhantom({ seed: 30, riskTarget: 4 }); // warm-up (JIT)
+    const t0 = performance.now();
+    generatePhantom({ seed: 31, riskTarget: 4 });
+    // Typically ~0.1 s; the bound leaves room for a busy shared machine.
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('lands every risk target in its Agatston category, checked by rescoring', () => {
