@@ -1,0 +1,98 @@
+/**
+ * The network in the tab: one WebGPU runtime on navigator.gpu, the shipped
+ * weights fetched from this page's own server, and the same scoreCt the CLI
+ * runs, so the page and `cacnet infer` give the same numbers.
+ */
+import { Runtime } from '../src/gpu/runtime.js';
+import { CacNet } from '../src/net/cacnet.js';
+import type { NetConfig } from '../src/net/config.js';
+import { scoreCt, type ScanResult } from '../src/net/pipeline.js';
+import { decodeSafetensors } from '../src/net/safetensors.js';
+import { importWeights } from '../src/net/weights.js';
+import type { Volume } from '../src/io/volume.js';
+import { WeightsError } from './problems.js';
+
+export const WEIGHTS_URL = 'weights/cacnet-demo.safetensors';
+
+export interface EngineInfo {
+  adapter: string;
+  software: boolean;
+  maxBindingMiB: number;
+}
+
+/** One GPU runtime and one model for the life of the page. */
+export class Engine {
+  private constructor(
+    readonly rt: Runtime,
+    readonly model: CacNet,
+    readonly meta: Record<string, string>,
+  ) {}
+
+  static async create(onStatus: (text: string) => void): Promise<Engine> {
+    onStatus('Requesting a WebGPU device…');
+    const rt = await Runtime.create();
+    try {
+      onStatus('Loading the network weights…');
+      const { model, meta } = await loadWeights(rt);
+      return new Engine(rt, model, meta);
+    } catch (error) {
+      rt.destroy();
+      throw error;
+    }
+  }
+
+  get info(): EngineInfo {
+    const d = this.rt.description;
+    const name = [d.vendor, d.architecture, d.device, d.description].filter(Boolean).join(' ') || 'unknown adapter';
+    return { adapter: name, software: d.isSoftware, maxBindingMiB: this.rt.maxStorageBinding / 2 ** 20 };
+  }
+
+  score(ct: Volume, onProgress: (done: number, total: number) => void): Promise<ScanResult> {
+    return scoreCt(this.rt, this.model, ct, { inference: { onProgress } });
+  }
+
+  get lost(): boolean {
+    return this.rt.isLost;
+  }
+
+  destroy(): void {
+    this.model.dispose();
+    this.rt.destroy();
+  }
+}
+
+async function loadWeights(rt: Runtime): Promise<{ model: CacNet; meta: Record<string, string> }> {
+  let response: Response;
+  try {
+    response = await fetch(WEIGHTS_URL, { cache: 'no-cache' });
+  } catch (error) {
+    throw new WeightsError(`could not fetch ${WEIGHTS_URL} from this page's server (${(error as Error).message})`);
+  }
+  if (!response.ok) {
+    throw new WeightsError(
+      response.status === 404
+        ? `the shipped weights (${WEIGHTS_URL}) are missing on the server; train them with 'cacnet train' (see README) or reinstall`
+        : `fetching ${WEIGHTS_URL} failed: HTTP ${response.status}`,
+    );
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  let config: NetConfig;
+  let meta: Record<string, string>;
+  try {
+    meta = decodeSafetensors(bytes, WEIGHTS_URL).metadata;
+    if (!meta.config) throw new WeightsError(`${WEIGHTS_URL}: no network configuration in the file's metadata; not a cacnet weights file`);
+    config = JSON.parse(meta.config) as NetConfig;
+  } catch (error) {
+    if (error instanceof WeightsError) throw error;
+    throw new WeightsError(error instanceof SyntaxError ? `${WEIGHTS_URL}: the network configuration in the metadata is not valid JSON` : (error as Error).message);
+  }
+  const model = new CacNet(rt, config);
+  try {
+    importWeights(model, bytes, WEIGHTS_URL);
+  } catch (error) {
+    model.dispose();
+    throw new WeightsError((error as Error).message);
+  }
+  model.eval();
+  return { model, meta };
+}
