@@ -31,6 +31,7 @@ import { generatePhantom } from '../src/io/phantom.js';
 import { ARTERIES } from '../src/io/volume.js';
 import { buildWeb } from '../web/build.js';
 import { describeProblem } from '../web/problems.js';
+import { encodeCtSlice } from './helpers/dicom-writer.js';
 import { startWebServer, type WebServer } from '../web/serve.js';
 
 const run = promisify(execFile);
@@ -269,15 +270,51 @@ describe('browser app', () => {
       expect(await act(page, () => page.click('#phantom'), 60_000)).toBe('error');
       expect((await pageProblem(page)).kind).toBe('no-webgpu');
       expect(await page.evaluate(() => document.getElementById('slice-label')!.textContent)).toMatch(/\/ 16$/);
+
+      // A DICOM folder (the phantom as a series of 16 files) decodes in the tab too.
+      const { ct } = generatePhantom({ seed: PHANTOM.seed, preset: 'small', riskTarget: PHANTOM.riskTarget });
+      const [nx, ny, nz] = ct.dims;
+      const folder = join(work, 'dicom-series');
+      await mkdir(folder, { recursive: true });
+      for (let k = 0; k < nz; k++) {
+        const pixels = Array.from(ct.data.subarray(k * nx * ny, (k + 1) * nx * ny), (hu) => Math.round(hu));
+        const slice = encodeCtSlice({
+          seriesUid: '1.2.826.0.1.3680043.10.1',
+          instanceNumber: k + 1,
+          rows: ny,
+          columns: nx,
+          pixelSpacing: [ct.spacing[1], ct.spacing[0]],
+          orientation: [1, 0, 0, 0, 1, 0],
+          position: [0, 0, k * ct.spacing[2]],
+          pixels,
+          signed: true,
+        });
+        await writeFile(join(folder, `IM${String(nz - k).padStart(4, '0')}`), slice);
+      }
+      await writeFile(join(folder, 'README.txt'), 'not a DICOM file; ignored\n');
+      expect(await act(page, () => page.setInputFiles('#file-dicom', folder), 60_000)).toBe('error');
+      expect((await pageProblem(page)).kind).toBe('no-webgpu');
+      const info = await page.evaluate(() => document.getElementById('scan-info')!.innerText);
+      expect(info).toMatch(/DICOM series/);
+      expect(info).toMatch(/64 × 64 × 16 voxels/);
     } finally {
       await noGpu.close();
     }
   }, 120_000);
 
+  it('bundles no Node-only code', async () => {
+    const bundle = await readFile(join(REPO, 'web', 'dist', 'app.js'), 'utf8');
+    expect(bundle).not.toMatch(/\bfrom\s*["'](node:|webgpu["'])|\bimport\s*\(\s*["'](node:|webgpu["'])|\brequire\(\s*["']node:/);
+    expect(bundle).toMatch(/browser-stub:node-gpu/); // src/gpu/node-gpu.ts is replaced by a stub
+    expect(bundle).not.toMatch(/\b(existsSync|readdirSync|readFile)\(/);
+    expect(bundle).toMatch(/navigator/);
+  });
+
   it('sorts errors into what the page tells the user', () => {
     expect(describeProblem(new GpuLimitError('this scan does not fit the device: even a 8x8x8 window exceeds the binding limit'), 'score').kind).toBe('too-large');
     expect(describeProblem(new Error('GPU error: Out of memory'), 'score').title).toBe('This scan does not fit this device');
     expect(describeProblem(new GpuUnavailableError('no adapter'), 'score').kind).toBe('no-webgpu');
+    expect(describeProblem(new RangeError('Array buffer allocation failed'), 'score').kind).toBe('too-large');
     expect(describeProblem(new InputError('x.nii: 2D image'), 'open').kind).toBe('not-ct');
   });
 });

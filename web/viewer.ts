@@ -144,10 +144,12 @@ export class SliceViewer {
 
     // Annotations.
     ctx.font = `${Math.round(12 * dpr)}px system-ui, sans-serif`;
-    ctx.fillStyle = 'rgba(255,255,255,0.85)';
     ctx.textBaseline = 'top';
-    ctx.fillText(`slice ${this.slice + 1} / ${this.ct.dims[2]}`, 8 * dpr, 8 * dpr);
-    ctx.fillText(`W ${this.wl.width}  L ${this.wl.level}`, 8 * dpr, 24 * dpr);
+    const lines = [`slice ${this.slice + 1} / ${this.ct.dims[2]}`, `W ${this.wl.width}  L ${this.wl.level}`];
+    ctx.fillStyle = 'rgba(0,0,0,0.6)';
+    ctx.fillRect(4 * dpr, 4 * dpr, Math.max(...lines.map((l) => ctx.measureText(l).width)) + 10 * dpr, 36 * dpr);
+    ctx.fillStyle = 'rgba(255,255,255,0.9)';
+    lines.forEach((l, i) => ctx.fillText(l, 9 * dpr, (8 + 16 * i) * dpr));
     if (this.flip.known) {
       ctx.textBaseline = 'middle';
       ctx.fillText('R', 6 * dpr, this.canvas.height / 2);
