@@ -4,11 +4,12 @@ import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evalCommand } from './eval.js';
 import { infer } from './infer.js';
+import { phantoms } from './phantoms.js';
 import { score } from './score.js';
 import { trainCommand } from './train.js';
 import { helpText, runCommand, type Command } from './run-command.js';
 
-const COMMANDS: Command[] = [demo, trainCommand, infer, score, evalCommand, doctor];
+const COMMANDS: Command[] = [demo, trainCommand, infer, score, evalCommand, phantoms, doctor];
 
 function usage(): string {
   return [

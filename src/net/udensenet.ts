@@ -115,7 +115,9 @@ export class UDenseNet2d extends Module {
       this.skips.push(this.child(`skip${level}`, new Conv(rt, init, 2, skipChannels[level]!, width, 1)));
       const block = this.child(`up${level}`, new DenseBlock(rt, init, width, c.denseBlocks[levels + 1 + j]!, c));
       this.up.push(block);
-      this.projections.push(block.outChannels === width ? null : this.child(`proj${level}`, new Conv(rt, init, 2, block.outChannels, width, 1)));
+      // The finest block's "input + output" would feed no further TU: no projection there.
+      const needsProjection = level > 0 && block.outChannels !== width;
+      this.projections.push(needsProjection ? this.child(`proj${level}`, new Conv(rt, init, 2, block.outChannels, width, 1)) : null);
       out += block.outChannels;
     }
     this.outChannels = out;
@@ -139,6 +141,7 @@ export class UDenseNet2d extends Module {
       const input = add(upsampleBilinear2d(u, { size: sizes[level]! }), this.skips[j]!.forward(skips[level]!));
       const f = this.up[j]!.forward(input);
       outputs.push(f);
+      if (level === 0) break;
       const proj = this.projections[j];
       u = add(input, proj ? proj.forward(f) : f);
     }
