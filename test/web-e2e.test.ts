@@ -25,7 +25,7 @@ import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuLimitError, GpuUnavailableError, InputError } from '../src/gpu/errors.js';
-import { decodeNifti, encodeNifti, niftiHeaderForGrid } from '../src/io/nifti.js';
+import { decodeNifti, encodeNifti, gzip, niftiHeaderForGrid } from '../src/io/nifti.js';
 import { writeNifti } from '../src/io/nifti-file.js';
 import { generatePhantom } from '../src/io/phantom.js';
 import { ARTERIES } from '../src/io/volume.js';
@@ -150,7 +150,7 @@ afterAll(async () => {
 });
 
 describe('browser app', () => {
-  it('scores a phantom on WebGPU with the numbers the Node CLI gives, and talks to no other origin', async () => {
+  it('scores a phantom on WebGPU with the numbers the Node CLI gives, refuses a scan too large, and talks to no other origin', async () => {
     if (!existsSync(WEIGHTS)) {
       throw new Error(`the shipped weights ${WEIGHTS} are missing: this test scores with them (train them with 'cacnet train', see README)`);
     }
@@ -217,6 +217,18 @@ describe('browser app', () => {
       await mkdir(join(REPO, 'docs'), { recursive: true });
       await copyFile(shot, SCREENSHOT);
     }
+
+    // A scan too large for the device (512×512×300: the inference buffers would not fit the tab) is refused clearly.
+    const big = join(work, 'big.nii.gz');
+    const bigDims: [number, number, number] = [512, 512, 300];
+    const air = new Int16Array(bigDims[0] * bigDims[1] * bigDims[2]).fill(-1000);
+    air[12345] = 400;
+    await writeFile(big, await gzip(encodeNifti(niftiHeaderForGrid(bigDims, [0.4, 0.4, 0.5], [0.4, 0, 0, 0, 0, 0.4, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 1]), air)));
+    expect(await act(page, () => page.setInputFiles('#file-nifti', big), 120_000)).toBe('error');
+    const tooLarge = await pageProblem(page);
+    expect(tooLarge.kind).toBe('too-large');
+    expect(tooLarge.text).toMatch(/This scan does not fit this device/);
+    expect(tooLarge.text).toMatch(/512×512×300 voxels/);
 
     // No request went anywhere but the page's own origin (blob: downloads are made in the tab).
     const origin = new URL(web.url).origin;

@@ -11,8 +11,12 @@ import { decodeSafetensors } from '../src/net/safetensors.js';
 import { importWeights } from '../src/net/weights.js';
 import type { Volume } from '../src/io/volume.js';
 import { WeightsError } from './problems.js';
+import { GpuLimitError } from '../src/gpu/errors.js';
 
 export const WEIGHTS_URL = 'weights/cacnet-demo.safetensors';
+
+/** Host memory the inference may take in a tab (browsers cap a tab at a few GiB). */
+const TAB_MEMORY_BUDGET = 2 * 2 ** 30;
 
 export interface EngineInfo {
   adapter: string;
@@ -47,7 +51,22 @@ export class Engine {
     return { adapter: name, software: d.isSoftware, maxBindingMiB: this.rt.maxStorageBinding / 2 ** 20 };
   }
 
+  /**
+   * Scores a scan. Refuses, with a GpuLimitError, one whose inference buffers
+   * (per-class probabilities, weights, the normalised copy, the labels) would
+   * not fit a browser tab: the tab would otherwise just crash.
+   */
   score(ct: Volume, onProgress: (done: number, total: number) => void): Promise<ScanResult> {
+    const voxels = ct.dims[0] * ct.dims[1] * ct.dims[2];
+    const bytes = voxels * 4 * (this.model.config.classes + 3);
+    if (bytes > TAB_MEMORY_BUDGET) {
+      const gib = (x: number) => (x / 2 ** 30).toFixed(1);
+      return Promise.reject(
+        new GpuLimitError(
+          `this scan (${ct.dims.join('×')} voxels) needs about ${gib(bytes)} GiB for inference, more than the ${gib(TAB_MEMORY_BUDGET)} GiB a browser tab can count on; use the CLI (cacnet infer) or crop the scan to the heart`,
+        ),
+      );
+    }
     return scoreCt(this.rt, this.model, ct, { inference: { onProgress } });
   }
 
