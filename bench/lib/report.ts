@@ -1,0 +1,261 @@
+/**
+ * The console table and bench/RESULTS.md. Every ratio is computed here from
+ * medians measured in the same process run; nothing is carried over between runs.
+ */
+import { ENGINE_LABEL, fmtMs, type Engine, type RowResult, type Timing } from './harness.js';
+import type { Roofline } from './roofline.js';
+
+export interface Environment {
+  date: string;
+  command: string;
+  adapter: string;
+  adapterInfo: Record<string, unknown>;
+  tfjsAdapter: string;
+  robustness: boolean;
+  software: boolean;
+  versions: Record<string, string>;
+  host: string;
+  loadStart: number[];
+  loadEnd: number[];
+  seconds: number;
+}
+
+export interface CounterStats {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+}
+
+export interface NetworkResult {
+  config: string;
+  patch: [number, number, number];
+  parameters: number;
+  forward: Timing[];
+  step: Timing[];
+  /** Per training step, measured over the timed steps. */
+  oursPerStep: CounterStats;
+  oursForward: CounterStats;
+  tfjsPerStep?: { programs: number; submits: number };
+  memory: {
+    oursPeakBytes: number;
+    oursLiveAfterFirst: number;
+    oursLiveAfterLast: number;
+    steps: number;
+    tfjsBytesAfterFirst?: number;
+    tfjsBytesAfterLast?: number;
+    tfjsPeakBytes?: number;
+  };
+  forwardDiff?: number;
+  note: string;
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+  /** By how much it is missed, and why (the profile). */
+  why: string;
+}
+
+export interface BenchResults {
+  env: Environment;
+  roofline: Roofline | null;
+  rows: RowResult[];
+  network: NetworkResult | null;
+  targets: Target[];
+  notes: string[];
+}
+
+const OTHERS: Engine[] = ['tfjs-webgpu', 'tfjs-cpu', 'onnxruntime-cpu'];
+
+export function timingOf(r: RowResult, e: Engine): Timing | undefined {
+  return r.timings.find((t) => t.engine === e);
+}
+
+/** other / cacnet: how many times faster cacnet is (> 1 means cacnet wins). */
+export function speedup(r: RowResult, e: Engine): number {
+  const a = timingOf(r, 'cacnet')?.median ?? NaN;
+  const b = timingOf(r, e)?.median ?? NaN;
+  return b / a;
+}
+
+export function roofFraction(r: RowResult, e: Engine, roof: Roofline | null): number {
+  const t = timingOf(r, e)?.median ?? NaN;
+  if (!roof || !r.row.roof) return NaN;
+  const rate = r.row.roof.amount / t / 1e9;
+  return rate / (r.row.roof.kind === 'fma' ? roof.fmaGflops : roof.copyGBps);
+}
+
+const fx = (v: number) => (Number.isFinite(v) ? `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}x` : '—');
+const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%` : '—');
+const sci = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v < 1e-3 ? v.toExponential(0) : v.toFixed(3));
+export const mib = (b: number | undefined) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(1)} MiB`);
+
+function cell(t: Timing | undefined): string {
+  if (!t) return '—';
+  if (t.error) return 'failed';
+  return fmtMs(t.median * 1e3);
+}
+
+function enginesIn(rows: RowResult[]): Engine[] {
+  return OTHERS.filter((e) => rows.some((r) => timingOf(r, e)));
+}
+
+/** One markdown table per group of rows. */
+export function rowTables(res: BenchResults): string[] {
+  const out: string[] = [];
+  const groups = [...new Set(res.rows.map((r) => r.row.group))];
+  for (const g of groups) {
+    const rows = res.rows.filter((r) => r.row.group === g);
+    const others = enginesIn(rows);
+    const head = ['op', 'shapes', 'cacnet ms', 'cacnet % roof', 'disp/sub'];
+    for (const e of others) {
+      head.push(`${ENGINE_LABEL[e]} ms`, `speed-up vs ${ENGINE_LABEL[e]}`);
+      if (e === 'tfjs-webgpu') head.push('tfjs webgpu % roof');
+    }
+    head.push('max rel. diff');
+    out.push(`### ${g}`, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+    for (const r of rows) {
+      const c = r.counters;
+      const cells = [r.row.name, r.row.shape, cell(timingOf(r, 'cacnet')), roofCell(r, 'cacnet', res.roofline), c ? `${c.dispatches}/${c.submits}` : '—'];
+      for (const e of others) {
+        cells.push(cell(timingOf(r, e)), fx(speedup(r, e)));
+        if (e === 'tfjs-webgpu') cells.push(roofCell(r, e, res.roofline));
+      }
+      cells.push(others.map((e) => sci(timingOf(r, e)?.relDiff)).join(' / '));
+      out.push(`| ${cells.join(' | ')} |`);
+    }
+    const notes = rows.filter((r) => r.row.note).map((r) => `- *${r.row.name}*: ${r.row.note}`);
+    for (const r of rows) for (const t of r.timings) if (t.error) notes.push(`- *${r.row.name}*, ${ENGINE_LABEL[t.engine]}: **failed**: ${t.error}`);
+    if (notes.length) out.push('', ...notes);
+    out.push('');
+  }
+  return out;
+}
+
+function roofCell(r: RowResult, e: Engine, roof: Roofline | null): string {
+  const f = roofFraction(r, e, roof);
+  if (!Number.isFinite(f)) return '—';
+  return `${pct(f)} ${r.row.roof!.kind === 'fma' ? 'FMA' : 'BW'}`;
+}
+
+function networkSection(n: NetworkResult): string[] {
+  const t = (ts: Timing[], e: Engine) => ts.find((x) => x.engine === e);
+  const ratio = (ts: Timing[], e: Engine) => (t(ts, e)?.median ?? NaN) / (t(ts, 'cacnet')?.median ?? NaN);
+  const engines = (['tfjs-webgpu', 'tfjs-cpu'] as Engine[]).filter((e) => t(n.step, e) || t(n.forward, e));
+  const head = ['', 'cacnet ms', ...engines.flatMap((e) => [`${ENGINE_LABEL[e]} ms`, `speed-up vs ${ENGINE_LABEL[e]}`])];
+  const line = (name: string, ts: Timing[]) => `| ${[name, cell(t(ts, 'cacnet')), ...engines.flatMap((e) => [cell(t(ts, e)), fx(ratio(ts, e))])].join(' | ')} |`;
+  const m = n.memory;
+  return [
+    `### Whole network: ${n.config}, patch ${n.patch.join('x')}, batch 1 (${n.parameters.toLocaleString('en-US')} parameters)`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|---|${head.slice(1).map(() => '---:').join('|')}|`,
+    line('forward (inference, eval mode)', n.forward),
+    line('training step (forward, backward, Adam, loss read back)', n.step),
+    '',
+    '| per call | dispatches | submits | readbacks |',
+    '|---|---:|---:|---:|',
+    `| cacnet forward | ${n.oursForward.dispatches} | ${n.oursForward.submits} | ${n.oursForward.readbacks} |`,
+    `| cacnet training step | ${n.oursPerStep.dispatches} | ${n.oursPerStep.submits} | ${n.oursPerStep.readbacks} |`,
+    ...(n.tfjsPerStep ? [`| tfjs webgpu training step | ${n.tfjsPerStep.programs} GPU programs | ${n.tfjsPerStep.submits} | 1 (the loss) |`] : []),
+    '',
+    '| GPU memory | cacnet | tfjs webgpu |',
+    '|---|---:|---:|',
+    `| live bytes after step 1 | ${mib(m.oursLiveAfterFirst)} | ${mib(m.tfjsBytesAfterFirst)} |`,
+    `| live bytes after step ${m.steps} | ${mib(m.oursLiveAfterLast)} | ${mib(m.tfjsBytesAfterLast)} |`,
+    `| peak live bytes during a step | ${mib(m.oursPeakBytes)} | ${m.tfjsPeakBytes === undefined ? '—' : `${mib(m.tfjsPeakBytes)} (allocated)`} |`,
+    '',
+    ...(n.forwardDiff !== undefined ? [`Forward logits of the two compositions (same weights, eval mode): max rel. diff ${sci(n.forwardDiff)}.`, ''] : []),
+    n.note,
+    '',
+  ];
+}
+
+export function renderMarkdown(res: BenchResults): string {
+  const e = res.env;
+  const L: string[] = [];
+  L.push('# Benchmarks: cacnet against TensorFlow.js and against the adapter\'s own limits', '');
+  L.push(`Generated by \`${e.command}\` on ${e.date} (${(e.seconds / 60).toFixed(1)} min). Do not edit by hand: rerun it.`, '');
+  L.push('| | |', '|---|---|');
+  L.push(`| adapter | ${e.adapter}${e.software ? ' (software: SwiftShader on the CPU)' : ''} |`);
+  L.push(`| adapter info | ${Object.entries(e.adapterInfo).map(([k, v]) => `${k}=${String(v)}`).join(', ')} |`);
+  L.push(`| tfjs webgpu backend's adapter | ${e.tfjsAdapter} (same Dawn, same toggles: robustness ${e.robustness ? 'on' : 'off'}) |`);
+  L.push(`| host | ${e.host} |`);
+  L.push(`| load average at start / end | ${e.loadStart.map((v) => v.toFixed(2)).join(', ')} / ${e.loadEnd.map((v) => v.toFixed(2)).join(', ')} |`);
+  for (const [k, v] of Object.entries(e.versions)) L.push(`| ${k} | ${v} |`);
+  L.push('');
+  L.push('Method: each cell is the median of Benchmark.js samples (one call per sample, after a calibration call that');
+  L.push('also compiles pipelines). A call ends when all its outputs are back on the host (`read()` for cacnet,');
+  L.push('`await data()` for tfjs, the output tensor for onnxruntime). Speed-ups are other engine / cacnet, from');
+  L.push('medians of this same run. "% roof" is the achieved rate over the roofline probe below: FLOPs / time over the');
+  L.push('FMA rate for convolutions, minimal bytes (each input read once, each output written once) / time over the');
+  L.push('copy bandwidth for the rest. "disp/sub" is cacnet\'s dispatches and submits per call. "max rel. diff" is');
+  L.push('max |other − cacnet| / max |cacnet| over the first output, per other engine in column order.', '');
+
+  if (res.roofline) {
+    const r = res.roofline;
+    L.push('## Roofline probe', '');
+    L.push('| probe | best | configurations tried |', '|---|---:|---|');
+    L.push(`| FMA rate | ${r.fmaGflops.toFixed(1)} GFLOP/s | ${r.fmaProbes.map((p) => `${p.config}: ${p.value.toFixed(1)}`).join('; ')} |`);
+    L.push(`| copy bandwidth (shader, read + write) | ${r.copyGBps.toFixed(2)} GB/s | ${r.copyProbes.map((p) => `${p.config}: ${p.value.toFixed(2)}`).join('; ')} |`);
+    L.push(`| copyBufferToBuffer (read + write) | ${r.blitGBps.toFixed(2)} GB/s | for reference: not reachable from a shader |`);
+    L.push('');
+  }
+
+  if (res.targets.length) {
+    L.push('## Targets', '');
+    L.push('| target | goal | measured | met | by how much, and why |', '|---|---|---|:-:|---|');
+    for (const t of res.targets) L.push(`| ${t.name} | ${t.goal} | ${t.measured} | ${t.met === null ? 'n/a' : t.met ? 'yes' : '**no**'} | ${t.why} |`);
+    L.push('');
+  }
+
+  L.push('## Results', '');
+  L.push(...rowTables(res));
+  if (res.network) L.push(...networkSection(res.network));
+  if (res.notes.length) {
+    L.push('## Notes', '');
+    for (const n of res.notes) L.push(`- ${n}`);
+    L.push('');
+  }
+  return `${L.join('\n')}\n`;
+}
+
+/** A compact plain-text table for the terminal. */
+export function renderConsole(res: BenchResults): string {
+  const lines: string[] = [];
+  const inNetwork = (e: Engine) => !!res.network && [...res.network.forward, ...res.network.step].some((t) => t.engine === e);
+  const others = OTHERS.filter((e) => enginesIn(res.rows).includes(e) || inNetwork(e));
+  const w = [44, 10, 9, ...others.map(() => 20)];
+  const pad = (s: string, n: number, left = false) => (left ? s.padEnd(n) : s.padStart(n));
+  lines.push([pad('row', w[0]!, true), pad('cacnet ms', w[1]!), pad('% roof', w[2]!), ...others.map((e, i) => pad(`${ENGINE_LABEL[e]} (x)`, w[3 + i]!))].join(' '));
+  for (const r of res.rows) {
+    lines.push([
+      pad(r.row.name.slice(0, w[0]!), w[0]!, true),
+      pad(cell(timingOf(r, 'cacnet')), w[1]!),
+      pad(Number.isFinite(roofFraction(r, 'cacnet', res.roofline)) ? pct(roofFraction(r, 'cacnet', res.roofline)) : '—', w[2]!),
+      ...others.map((e, i) => pad(`${cell(timingOf(r, e))} (${fx(speedup(r, e))})`, w[3 + i]!)),
+    ].join(' '));
+  }
+  if (res.network) {
+    const n = res.network;
+    for (const [name, ts] of [['network forward', n.forward], ['network training step', n.step]] as const) {
+      const ours = ts.find((t) => t.engine === 'cacnet');
+      lines.push([
+        pad(name, w[0]!, true),
+        pad(cell(ours), w[1]!),
+        pad('', w[2]!),
+        ...others.map((e, i) => {
+          const t = ts.find((x) => x.engine === e);
+          return pad(t ? `${cell(t)} (${fx(t.median / (ours?.median ?? NaN))})` : '—', w[3 + i]!);
+        }),
+      ].join(' '));
+    }
+  }
+  if (res.targets.length) {
+    lines.push('', 'targets:');
+    for (const t of res.targets) lines.push(`  ${t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS'} ${t.name}: ${t.measured} (goal ${t.goal})`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,228 @@
+/**
+ * `npm run bench` (and `cacnet bench`): cacnet against TensorFlow.js (webgpu on
+ * the same Dawn adapter, and cpu), onnxruntime-node (cpu) for the convolutions,
+ * and the adapter's own measured limits. Prints a table and writes
+ * bench/RESULTS.md (and, with --json, the raw samples).
+ *
+ *   npx tsx bench/run.ts [--quick] [--only roofline,ops,conv,network] [--adapter auto|hardware|swiftshader]
+ *                        [--robust] [--no-tfjs] [--no-cpu] [--no-onnx] [--samples N] [--max-time S]
+ *                        [--out FILE|-] [--json FILE]
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Runtime } from '../src/gpu/runtime.js';
+import { runRow, type Engine, type Row, type RowResult } from './lib/harness.js';
+import { measureRoofline, type Roofline } from './lib/roofline.js';
+import { renderConsole, renderMarkdown, type BenchResults, type NetworkResult } from './lib/report.js';
+import { loadTfjs, type TfjsHandle } from './lib/tfjs.js';
+import type { BenchContext } from './lib/context.js';
+import { opRows } from './suites/ops.js';
+import { convRows } from './suites/conv.js';
+import { networkBench } from './suites/network.js';
+import { evaluateTargets } from './targets.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SUITES = ['roofline', 'ops', 'conv', 'network'] as const;
+type Suite = (typeof SUITES)[number];
+
+const USAGE = `usage: npm run bench -- [options]    (or: cacnet bench [options])
+
+  --quick            2 samples a row and a small whole-network patch: a smoke run (~3 min on SwiftShader)
+  --only LIST        comma-separated suites: ${SUITES.join(',')} (default: all)
+  --adapter A        auto (GPU first, then SwiftShader), hardware, swiftshader (default auto)
+  --robust           keep Dawn's robustness on (both engines)
+  --no-tfjs          cacnet only (no TensorFlow.js rows)
+  --no-cpu           leave out the tfjs cpu backend
+  --no-onnx          leave out onnxruntime-node
+  --samples N        samples per cell (default 5; slow cells use fewer)
+  --max-time S       seconds after which a cell stops sampling once it has its samples (default 1)
+  --out FILE         where the markdown report goes (default bench/RESULTS.md; '-' for none)
+  --json FILE        also write every sample as JSON
+  -h, --help         this help`;
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        adapter: { type: 'string' },
+        robust: { type: 'boolean' },
+        'no-tfjs': { type: 'boolean' },
+        'no-cpu': { type: 'boolean' },
+        'no-onnx': { type: 'boolean' },
+        samples: { type: 'string' },
+        'max-time': { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const v = args.values;
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const only = new Set((v.only ?? SUITES.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  for (const s of only) {
+    if (!SUITES.includes(s as Suite)) {
+      console.error(`bench: unknown suite '${s}' (suites: ${SUITES.join(', ')})`);
+      return 2;
+    }
+  }
+  const adapter = (v.adapter ?? 'auto') as 'auto' | 'hardware' | 'swiftshader';
+  if (!['auto', 'hardware', 'swiftshader'].includes(adapter)) {
+    console.error(`bench: --adapter must be auto, hardware or swiftshader, got '${v.adapter}'`);
+    return 2;
+  }
+  const quick = !!v.quick;
+  const minSamples = Number(v.samples ?? (quick ? 2 : 5));
+  const maxTime = Number(v['max-time'] ?? (quick ? 0 : 1));
+  if (!(minSamples >= 1) || !(maxTime >= 0)) {
+    console.error('bench: --samples must be >= 1 and --max-time >= 0');
+    return 2;
+  }
+  const robustness = !!v.robust;
+  const engines = new Set<Engine>(['cacnet']);
+  if (!v['no-tfjs']) {
+    engines.add('tfjs-webgpu');
+    if (!v['no-cpu']) engines.add('tfjs-cpu');
+  }
+  if (!v['no-onnx']) engines.add('onnxruntime-cpu');
+
+  const started = performance.now();
+  const loadStart = loadavg();
+  const log = (s: string) => console.log(s);
+  // Ours first: on a machine without a GPU it points the Vulkan loader at SwiftShader,
+  // so tfjs's Dawn instance (created next) finds that same adapter.
+  const rt = await Runtime.create({ adapter, robustness });
+  const d = rt.description;
+  log(`bench: cacnet on ${d.description || d.vendor} (${d.vendor}${d.architecture ? `, ${d.architecture}` : ''})${d.isSoftware ? ' [software]' : ''}, robustness ${robustness ? 'on' : 'off'}`);
+  let tfjs: TfjsHandle | null = null;
+  if (engines.has('tfjs-webgpu') || engines.has('tfjs-cpu')) {
+    tfjs = await loadTfjs(robustness);
+    log(`bench: tfjs ${tfjs.versions['@tensorflow/tfjs-core']} webgpu backend on ${tfjs.webgpuAdapter}`);
+  }
+  const ctx: BenchContext = { rt, tfjs, engines, quick };
+  const harness = { minSamples, maxTime, cellBudget: quick ? 4 : 12, log, counters: () => ({ ...rt.counters }) };
+
+  let roofline: Roofline | null = null;
+  if (only.has('roofline') || only.has('ops') || only.has('conv')) {
+    log('roofline probe');
+    roofline = await measureRoofline(rt, log);
+  }
+  const rows: RowResult[] = [];
+  const runRows = async (title: string, list: Row[]) => {
+    log(title);
+    for (const r of list) {
+      rows.push(await runRow(r, harness));
+      rt.trim();
+    }
+  };
+  if (only.has('conv')) await runRows('convolutions', await convRows(ctx));
+  if (only.has('ops')) await runRows('ops', opRows(ctx));
+  let network: NetworkResult | null = null;
+  if (only.has('network')) {
+    log('whole network');
+    network = await networkBench(ctx, { ...harness, minSamples: quick ? 1 : Math.max(2, Math.min(minSamples, 3)) });
+  }
+
+  const results: BenchResults = {
+    env: {
+      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+      adapter: `${d.description || d.vendor} (${[d.vendor, d.architecture, d.device].filter(Boolean).join(', ')})`,
+      adapterInfo: adapterInfo(rt),
+      tfjsAdapter: tfjs?.webgpuAdapter ?? 'not run',
+      robustness,
+      software: d.isSoftware,
+      versions: versions(tfjs),
+      host: `${cpus()[0]?.model ?? 'cpu'} x ${cpus().length} cores, ${platform()} ${release()}`,
+      loadStart,
+      loadEnd: loadavg(),
+      seconds: (performance.now() - started) / 1000,
+    },
+    roofline,
+    rows,
+    network,
+    targets: [],
+    notes: [],
+  };
+  const evaluated = evaluateTargets(results);
+  results.targets = evaluated.targets;
+  results.notes = evaluated.notes;
+  log('');
+  log(renderConsole(results));
+  const out = v.out ?? join(HERE, 'RESULTS.md');
+  if (out !== '-') {
+    writeFileSync(out, renderMarkdown(results));
+    log(`\nbench: wrote ${out}`);
+  }
+  if (v.json) {
+    writeFileSync(v.json, JSON.stringify(results, null, 1));
+    log(`bench: wrote ${v.json}`);
+  }
+  rt.destroy();
+  return 0;
+}
+
+function adapterInfo(rt: Runtime): Record<string, unknown> {
+  const info = rt.adapter.info as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['vendor', 'architecture', 'device', 'description', 'subgroupMinSize', 'subgroupMaxSize', 'isFallbackAdapter']) {
+    if (info?.[k] !== undefined && info[k] !== '') out[k] = info[k];
+  }
+  return out;
+}
+
+function versions(tfjs: TfjsHandle | null): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const version = (p: string) => {
+    try {
+      return (require(`${p}/package.json`) as { version: string }).version;
+    } catch {
+      return 'not installed';
+    }
+  };
+  const out: Record<string, string> = {
+    node: process.version,
+    'Dawn (npm webgpu, dawn.node)': version('webgpu'),
+    benchmark: version('benchmark'),
+    ...(tfjs?.versions ?? {}),
+    'onnxruntime-node': version('onnxruntime-node'),
+  };
+  try {
+    const chromium = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'chromium'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    if (chromium) out['SwiftShader (Debian chromium package)'] = chromium;
+  } catch {
+    /* not Debian, or no chromium: nothing to report */
+  }
+  return out;
+}
+
+// Run when executed directly (tsx bench/run.ts or the compiled file).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Dawn keeps the event loop alive; the report is written, so leave.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
+    },
+    (e) => {
+      console.error(e);
+      process.exit(70);
+    },
+  );
+}
