@@ -1,0 +1,95 @@
+/**
+ * Throwaway probe: GFLOP/s of conv3d 16->16, 3x3x3 on a 1x16x64x64x16 volume
+ * (forward, dX, dW) next to this adapter's FMA peak (independent fma chains in
+ * registers), measured in the same run so the ratio survives a noisy machine.
+ * Run: npx tsx bench/conv-probe.ts [--shape 1,16,64,64,16] [--cout 16] [--k 3] [--reps 3]
+ */
+import { Runtime } from '../src/gpu/runtime.js';
+import { Tensor } from '../src/gpu/tensor.js';
+import { convForward, convGeometry, convInputGrad, convWeightGrad } from '../src/kernels/conv.js';
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const shape = arg('shape', '1,16,64,64,16').split(',').map(Number);
+const cout = Number(arg('cout', '16'));
+const k = Number(arg('k', '3'));
+const reps = Number(arg('reps', '3'));
+
+const rt = await Runtime.create();
+console.log(`adapter: ${rt.description.description} (${rt.description.device}), subgroups: ${rt.has('subgroups')}`);
+
+/** Best of a few configurations of a kernel doing only independent fma chains. */
+async function fmaPeak(): Promise<number> {
+  let best = 0;
+  for (const [wg, chains, unroll] of [[64, 12, 8], [64, 16, 8], [4, 12, 16], [64, 8, 16]] as const) {
+    const iters = 2048;
+    const groups = 256;
+    const decl = Array.from({ length: chains }, (_, j) => `var a${j} = f32(gid.x) * ${(j + 1) * 1e-3};`).join('\n  ');
+    const step = Array.from({ length: chains }, (_, j) => `a${j} = fma(a${j}, b, c);`).join(' ');
+    const source = `@group(0) @binding(0) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let b = 0.999 + f32(gid.x & 1u) * 1e-6;
+  let c = 0.001;
+  ${decl}
+  for (var t = 0u; t < ${iters / unroll}u; t++) {
+    ${Array.from({ length: unroll }, () => step).join('\n    ')}
+  }
+  Y[gid.x] = ${Array.from({ length: chains }, (_, j) => `a${j}`).join(' + ')};
+}`;
+    const y = Tensor.empty(rt, [wg * groups]);
+    const run = () => rt.dispatch({ label: 'fma-peak', source, buffers: [y.buffer], workgroups: groups });
+    run();
+    await rt.sync();
+    for (let t = 0; t < 3; t++) {
+      const t0 = performance.now();
+      run();
+      await rt.sync();
+      best = Math.max(best, (2 * wg * groups * chains * iters) / (performance.now() - t0) / 1e6);
+    }
+    y.dispose();
+  }
+  return best;
+}
+
+async function timeMs(f: () => Tensor): Promise<number> {
+  f().dispose(); // compile + warm up
+  await rt.sync();
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    f().dispose();
+    await rt.sync();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+const rnd = (n: number, seed: number) => {
+  let a = seed;
+  return Float32Array.from({ length: n }, () => ((a = (a * 1103515245 + 12345) % 2147483648), a / 2147483648 - 0.5));
+};
+const cin = shape[4]!;
+const wShape = [k, k, k, cin, cout];
+const x = Tensor.from(rt, rnd(shape.reduce((a, b) => a * b, 1), 1), shape);
+const w = Tensor.from(rt, rnd(wShape.reduce((a, b) => a * b, 1), 2), wShape);
+const g = convGeometry('conv3d', x, w, 3);
+const dy = Tensor.from(rt, rnd(g.n * g.d * g.h * g.w * cout, 3), [...shape.slice(0, -1), cout]);
+const flops = 2 * g.n * g.d * g.h * g.w * cout * cin * k ** 3;
+
+const peakBefore = await fmaPeak();
+const fwd = await timeMs(() => convForward(x, w, null, g));
+const dx = await timeMs(() => convInputGrad(dy, w, g));
+const dw = await timeMs(() => convWeightGrad(x, dy, wShape, g));
+const peakAfter = await fmaPeak();
+const peak = Math.max(peakBefore, peakAfter);
+const gf = (ms: number) => flops / ms / 1e6;
+console.log(`FMA peak: ${peak.toFixed(1)} GFLOP/s (before ${peakBefore.toFixed(1)}, after ${peakAfter.toFixed(1)})`);
+console.log(`conv3d ${cin}->${cout} k${k} on ${JSON.stringify(shape)}: ${(flops / 1e9).toFixed(2)} GFLOP per pass`);
+for (const [name, ms] of [['forward', fwd], ['dX', dx], ['dW', dw]] as const) {
+  console.log(`  ${name.padEnd(8)} ${ms.toFixed(1).padStart(7)} ms  ${gf(ms).toFixed(2).padStart(6)} GFLOP/s  ${((100 * gf(ms)) / peak).toFixed(0).padStart(3)}% of peak`);
+}
+const total = fwd + dx + dw;
+console.log(`  total    ${total.toFixed(1).padStart(7)} ms  ${gf(total / 3).toFixed(2).padStart(6)} GFLOP/s  ${((100 * gf(total / 3)) / peak).toFixed(0).padStart(3)}% of peak`);
+rt.destroy();

@@ -1,0 +1,282 @@
+/**
+ * Convolutions, stride 1, same padding, any odd kernel size, channels-last
+ * (2D runs as 3D with D = KD = 1). Weights in TensorFlow layout
+ * [KD, KH, KW, Cin, Cout]. All three passes are GEMMs on the line core in
+ * gemm-core.ts; lines are the W rows of the volume, taps the KW offsets:
+ *  - forward  Y[v, co] = Σ X[v + t - p, ci] · W[t, ci, co]      (B resident: weights)
+ *  - dX       dX[v, ci] = Σ dY[v + t - p, co] · W[flip t, ci, co] (same kernel, B = flipped, transposed W)
+ *  - dW       dW[t, ci, co] = Σ_v X[v + t - p, ci] · dY[v, co]    (C resident: dW chunk; K = voxels
+ *             split over workgroups into partial sums, then reduced)
+ * Spatial sizes are uniforms; channel counts, kernel sizes and blocking are
+ * baked into the source (one pipeline per layer type, constant divisions).
+ */
+import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { Tensor } from '../gpu/tensor.js';
+import type { Runtime } from '../gpu/runtime.js';
+import { u32s } from '../gpu/wgsl.js';
+import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, type LineGemmShape } from './gemm-core.js';
+import { sumAxes, sumMiddle } from './reduce.js';
+
+export interface ConvGeometry {
+  n: number;
+  d: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  kd: number;
+  kh: number;
+  kw: number;
+}
+
+/** Knobs for tests and probes; production code passes nothing. */
+export interface ConvOptions {
+  /** Use quadBroadcast (default: when the device has 'subgroups'). */
+  subgroups?: boolean;
+  /** Code-size budget per chunk; lower it to exercise chunking on small shapes. */
+  maxUnrolledFmas?: number;
+  /** Workgroups striding over rows (default: picked from the row count). */
+  workgroups?: number;
+}
+
+const WORKGROUPS = 64;
+/** Partial weight gradients kept at most (floats) before the split count is reduced. */
+const PARTIAL_FLOATS = 1 << 23;
+
+/**
+ * Validates x [N, (D,) H, W, Cin] against w [(KD,) KH, KW, Cin, Cout] (and the
+ * bias [Cout]) and returns the geometry, or throws a ShapeError naming the op
+ * and the shapes.
+ */
+export function convGeometry(op: string, x: Tensor, w: Tensor, dims: 2 | 3, bias?: Tensor | null): ConvGeometry {
+  x.assertLive(op);
+  w.assertLive(op);
+  bias?.assertLive(op);
+  x.expectDtype('f32', op);
+  w.expectDtype('f32', op);
+  bias?.expectDtype('f32', op);
+  if (x.rt !== w.rt || (bias && bias.rt !== x.rt)) throw new ShapeError(`${op}: tensors live on different GPU devices`);
+  const xLayout = dims === 2 ? '[N, H, W, Cin]' : '[N, D, H, W, Cin]';
+  const wLayout = dims === 2 ? '[KH, KW, Cin, Cout]' : '[KD, KH, KW, Cin, Cout]';
+  if (x.rank !== dims + 2) throw new ShapeError(`${op}: input must be ${xLayout}, got ${fmtShape(x.shape)}`);
+  if (w.rank !== dims + 2) throw new ShapeError(`${op}: weights must be ${wLayout}, got ${fmtShape(w.shape)}`);
+  if (x.shape.some((s) => s === 0) || w.shape.some((s) => s === 0)) {
+    throw new ShapeError(`${op}: empty input ${fmtShape(x.shape)} or weights ${fmtShape(w.shape)}`);
+  }
+  const ks = w.shape.slice(0, dims);
+  if (ks.some((k) => k % 2 === 0)) {
+    throw new ShapeError(`${op}: kernel sizes must be odd for same padding, got weights ${fmtShape(w.shape)}`);
+  }
+  const cin = x.shape[dims + 1]!;
+  if (w.shape[dims] !== cin) {
+    throw new ShapeError(`${op}: input ${fmtShape(x.shape)} has ${cin} channels but weights ${fmtShape(w.shape)} expect ${w.shape[dims]}`);
+  }
+  const cout = w.shape[dims + 1]!;
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) {
+    throw new ShapeError(`${op}: bias ${fmtShape(bias.shape)} must be [${cout}] for weights ${fmtShape(w.shape)}`);
+  }
+  const [n, d, h, ww] = dims === 3 ? x.shape : [x.shape[0]!, 1, x.shape[1]!, x.shape[2]!];
+  const [kd, kh, kw] = dims === 3 ? ks : [1, ks[0]!, ks[1]!];
+  return { n: n!, d: d!, h: h!, w: ww!, cin, cout, kd: kd!, kh: kh!, kw: kw! };
+}
+
+/** How one GEMM pass is blocked and chunked. */
+interface Plan {
+  shape: LineGemmShape;
+  /** KD planes per chunk (divides KD). */
+  kdPerChunk: number;
+  /** Channel blocks per KD block. */
+  channelBlocks: number;
+  chunks: number;
+}
+
+/**
+ * Picks NB (columns per lane) and MB (positions per block) so a block holds at
+ * most 16 accumulators, then the largest chunk of K whose unrolled code fits
+ * the budget: all of K, whole KD planes, or a channel range of one plane.
+ */
+function plan(g: ConvGeometry, inChannels: number, outChannels: number, opts: ConvOptions, rt: Runtime): Plan {
+  const nb = Math.min(4, Math.ceil(outChannels / 4));
+  const mb = Math.max(1, Math.min(Math.floor(16 / nb), g.w));
+  const budget = opts.maxUnrolledFmas ?? MAX_UNROLLED_FMAS;
+  const perPlane = g.kh * g.kw * mb * nb;
+  let kdPerChunk = 1;
+  let chunkChannels = inChannels;
+  if (perPlane * inChannels * g.kd <= budget) {
+    kdPerChunk = g.kd;
+  } else if (perPlane * inChannels <= budget) {
+    for (let k = g.kd; k >= 1; k--) if (g.kd % k === 0 && perPlane * inChannels * k <= budget) { kdPerChunk = k; break; }
+  } else {
+    chunkChannels = Math.max(4, Math.floor(budget / perPlane / 4) * 4);
+  }
+  const channelBlocks = Math.ceil(inChannels / chunkChannels);
+  const subgroups = opts.subgroups ?? rt.has('subgroups');
+  return {
+    shape: { channels: inChannels, chunkChannels, taps: g.kw, lines: kdPerChunk * g.kh, mb, nb, subgroups },
+    kdPerChunk,
+    channelBlocks,
+    chunks: (g.kd / kdPerChunk) * channelBlocks,
+  };
+}
+
+/** Row decomposition and line location shared by every pass (uniform struct P). */
+function lineHooks(g: ConvGeometry) {
+  const pd = (g.kd - 1) / 2;
+  const ph = (g.kh - 1) / 2;
+  return {
+    rowCount: 'p.rows',
+    rowSetup: `    let h = row % p.h;
+    let rq = row / p.h;
+    let d = rq % p.d;
+    let nn = rq / p.d;`,
+    lineLength: 'p.w',
+    line(i: number) {
+      const kdl = Math.floor(i / g.kh);
+      const kh = i % g.kh;
+      const id = `(i32(d) + i32(kd0) + ${kdl - pd})`;
+      const ih = `(i32(h) + ${kh - ph})`;
+      return {
+        ok: `(${id} >= 0) & (${id} < i32(p.d)) & (${ih} >= 0) & (${ih} < i32(p.h))`,
+        base: `((nn * p.d + u32(clamp(${id}, 0, i32(p.d) - 1))) * p.h + u32(clamp(${ih}, 0, i32(p.h) - 1))) * p.w`,
+      };
+    },
+  };
+}
+
+const UNIFORMS = 'struct P { n: u32, d: u32, h: u32, w: u32, rows: u32, kd0: u32, c0: u32, ccount: u32, accumulate: u32, addBias: u32 }';
+
+/**
+ * Forward (transposedWeights = false) or input gradient (true): a 'b'-resident
+ * GEMM over the input A (channels inChannels) producing outChannels.
+ */
+function windowConvSource(g: ConvGeometry, pl: Plan, inputGrad: boolean, hasBias: boolean): string {
+  const inC = inputGrad ? g.cout : g.cin;
+  const outC = inputGrad ? g.cin : g.cout;
+  const lh = lineHooks(g);
+  // B[(line, tap, channel), n]: W for the forward, flipped and transposed W for dX.
+  const weightIndex = (li: string, t: string, c: string, n: string): string => {
+    const kd = `(kd0 + ${li} / ${g.kh}u)`;
+    const kh = `(${li} % ${g.kh}u)`;
+    const ch = `(chanStart + ${c})`;
+    return inputGrad
+      ? `((((${g.kd - 1}u - ${kd}) * ${g.kh}u + (${g.kh - 1}u - ${kh})) * ${g.kw}u + (${g.kw - 1}u - ${t})) * ${g.cin}u + ${n}) * ${g.cout}u + ${ch}`
+      : `(((${kd} * ${g.kh}u + ${kh}) * ${g.kw}u + ${t}) * ${g.cin}u + ${ch}) * ${g.cout}u + ${n}`;
+  };
+  return residentBSource(pl.shape, {
+    declarations: `${UNIFORMS}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(0) @binding(4) var<uniform> p: P;' : '@group(0) @binding(3) var<uniform> p: P;'}`,
+    a: 'X',
+    ...lh,
+    chunkSetup: `  let kd0 = p.kd0;`,
+    channelStart: pl.chunks === 1 ? '0u' : 'p.c0',
+    channelCount: pl.chunks === 1 ? `${inC}u` : 'p.ccount',
+    readB: (li, t, c, n) => {
+      const ok = `(${n} < ${outC}u) & (${c} < chanCount)`;
+      return `select(0.0, Wt[select(0u, ${weightIndex(li, t, c, n)}, ${ok})], ${ok})`;
+    },
+    store: (pos, n, v) => `      if ((${pos} < p.w) & (${n} < ${outC}u)) {
+        let o = (row * p.w + ${pos}) * ${outC}u + ${n};
+        var v = ${v};
+        if (p.accumulate != 0u) { v += Y[o]; }
+        ${hasBias ? 'if (p.addBias != 0u) { v += Bias[' + n + ']; }' : ''}
+        Y[o] = v;
+      }`,
+  });
+}
+
+function workgroupsFor(rows: number, opts: ConvOptions): number {
+  return Math.max(1, Math.min(rows, opts.workgroups ?? WORKGROUPS));
+}
+
+function runWindowConv(label: string, a: Tensor, w: Tensor, bias: Tensor | null, outShape: number[], g: ConvGeometry, inputGrad: boolean, opts: ConvOptions): Tensor {
+  const rt = a.rt;
+  const inC = inputGrad ? g.cout : g.cin;
+  const outC = inputGrad ? g.cin : g.cout;
+  const pl = plan(g, inC, outC, opts, rt);
+  const source = windowConvSource(g, pl, inputGrad, bias !== null);
+  const y = Tensor.empty(rt, outShape, 'f32', label);
+  const rows = g.n * g.d * g.h;
+  const slices = Math.ceil(outC / (4 * pl.shape.nb));
+  const cc = pl.shape.chunkChannels;
+  for (let chunk = 0; chunk < pl.chunks; chunk++) {
+    const kd0 = Math.floor(chunk / pl.channelBlocks) * pl.kdPerChunk;
+    const c0 = (chunk % pl.channelBlocks) * cc;
+    const last = chunk === pl.chunks - 1;
+    rt.dispatch({
+      label,
+      source,
+      buffers: bias ? [a.buffer, w.buffer, y.buffer, bias.buffer] : [a.buffer, w.buffer, y.buffer],
+      uniforms: u32s(g.n, g.d, g.h, g.w, rows, kd0, c0, Math.min(cc, inC - c0), chunk > 0 ? 1 : 0, last ? 1 : 0),
+      workgroups: [workgroupsFor(rows, opts), slices, 1],
+    });
+  }
+  return y;
+}
+
+/** Y = conv(x, w) (+ bias), x [N, D, H, W, Cin] viewed from 2D or 3D. */
+export function convForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, opts: ConvOptions = {}): Tensor {
+  return runWindowConv('conv-forward', x, w, bias, [...x.shape.slice(0, -1), g.cout], g, false, opts);
+}
+
+/** dL/dx from dL/dy: the convolution of dy with the flipped, transposed kernel. */
+export function convInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, opts: ConvOptions = {}): Tensor {
+  return runWindowConv('conv-input-grad', dy, w, null, [...dy.shape.slice(0, -1), g.cin], g, true, opts);
+}
+
+function weightGradSource(g: ConvGeometry, pl: Plan): string {
+  const lh = lineHooks(g);
+  const cc = pl.shape.chunkChannels;
+  const mTotal = g.kd * g.kh * g.kw * g.cin;
+  return residentCSource(pl.shape, {
+    declarations: `${UNIFORMS}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> DY: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Part: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;`,
+    a: 'X',
+    ...lh,
+    // The chunk is the grid's z index: (KD block, channel block).
+    chunkSetup: `  let kd0 = (wid.z / ${pl.channelBlocks}u) * ${pl.kdPerChunk}u;
+  let c0 = (wid.z % ${pl.channelBlocks}u) * ${cc}u;`,
+    channelStart: 'c0',
+    channelCount: `min(${cc}u, ${g.cin}u - c0)`,
+    readB: (pos, n) => {
+      const ok = `(${pos} < p.w) & (${n} < ${g.cout}u)`;
+      return `select(0.0, DY[select(0u, (row * p.w + ${pos}) * ${g.cout}u + ${n}, ${ok})], ${ok})`;
+    },
+    storeC: (li, t, c, n, v) => `      if ((${n} < ${g.cout}u) & (${c} < chanCount)) {
+        let m = (((kd0 + ${li} / ${g.kh}u) * ${g.kh}u + ${li} % ${g.kh}u) * ${g.kw}u + ${t}) * ${g.cin}u + c0 + ${c};
+        Part[(wid.x * ${mTotal}u + m) * ${g.cout}u + ${n}] = ${v};
+      }`,
+  });
+}
+
+/** dL/dw from x and dL/dy: per-workgroup partial sums over voxels, then one reduction. */
+export function convWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[], g: ConvGeometry, opts: ConvOptions = {}): Tensor {
+  const rt = x.rt;
+  const pl = plan(g, g.cin, g.cout, opts, rt);
+  const rows = g.n * g.d * g.h;
+  const wSize = g.kd * g.kh * g.kw * g.cin * g.cout;
+  const splits = Math.max(1, Math.min(workgroupsFor(rows, opts), Math.floor(PARTIAL_FLOATS / wSize)));
+  const part = Tensor.empty(rt, [splits, wSize], 'f32', 'conv-weight-grad partials');
+  rt.dispatch({
+    label: 'conv-weight-grad',
+    source: weightGradSource(g, pl),
+    buffers: [x.buffer, dy.buffer, part.buffer],
+    uniforms: u32s(g.n, g.d, g.h, g.w, rows, 0, 0, 0, 0, 0),
+    workgroups: [splits, Math.ceil(g.cout / (4 * pl.shape.nb)), pl.chunks],
+  });
+  const summed = splits === 1 ? part.view([1, wSize]) : sumMiddle(part, 1, splits, wSize);
+  part.dispose();
+  const dw = summed.view(wShape);
+  summed.dispose();
+  return dw;
+}
+
+/** dL/db: dy summed over every axis but the channels. */
+export function convBiasGrad(dy: Tensor): Tensor {
+  return sumAxes(dy, [...Array(dy.rank - 1).keys()]);
+}
