@@ -199,27 +199,33 @@ export function residentBSource(s: LineGemmShape, hooks: ResidentBHooks): string
   for (var row = wid.x; row < ${hooks.rowCount}; row += nwg.x) {
 ${hooks.rowSetup}
     for (var w0 = 0u; w0 < u32(lineLen); w0 += ${mb}u) {`);
-  for (let r = 0; r < mb; r++) for (let j = 0; j < nb; j++) L.push(`      var acc${r}_${j} = 0.0;`);
+  // Accumulators are SSA values (a fresh let per update): no function-scope
+  // variables for the backend to keep in memory.
+  const acc: string[][] = Array.from({ length: mb }, () => new Array<string>(nb).fill('0.0'));
+  let version = 0;
   for (let i = 0; i < lines; i++) {
-    L.push('      {');
     const packs = linePacks(s, hooks, i, positions);
     L.push(packs.code);
     for (let c = 0; c < cc; c++) {
       for (let pos = 0; pos < positions; pos++) {
         const uses: string[] = [];
+        const a = `a${i}_${c}_${pos}`;
         for (let t = 0; t < taps; t++) {
           const r = pos - t;
           if (r < 0 || r >= mb) continue;
           const k = (i * taps + t) * cc + c;
-          for (let j = 0; j < nb; j++) uses.push(`        acc${r}_${j} = fma(a, bp[${k * nb + j}], acc${r}_${j});`);
+          for (let j = 0; j < nb; j++) {
+            const next = `acc${r}_${j}_${++version}`;
+            uses.push(`      let ${next} = fma(${a}, bp[${k * nb + j}], ${acc[r]![j]});`);
+            acc[r]![j] = next;
+          }
         }
         if (uses.length === 0) continue;
-        L.push(`      { let a = ${packs.value(pos, c)};`, ...uses, '      }');
+        L.push(`      let ${a} = ${packs.value(pos, c)};`, ...uses);
       }
     }
-    L.push('      }');
   }
-  for (let r = 0; r < mb; r++) for (let j = 0; j < nb; j++) L.push(hooks.store(`w0 + ${r}u`, `nBase + ${4 * j}u`, `acc${r}_${j}`));
+  for (let r = 0; r < mb; r++) for (let j = 0; j < nb; j++) L.push(hooks.store(`w0 + ${r}u`, `nBase + ${4 * j}u`, acc[r]![j]!));
   L.push('    }\n  }\n}');
   return L.join('\n');
 }
