@@ -13,7 +13,6 @@
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Runtime } from '../gpu/runtime.js';
-import { u32s } from '../gpu/wgsl.js';
 import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, type LineGemmShape } from './gemm-core.js';
 import { sumAxes, sumMiddle } from './reduce.js';
 
@@ -90,29 +89,43 @@ interface Plan {
   chunks: number;
 }
 
+const nextPow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
+
 /**
  * Picks NB (columns per lane) and MB (positions per block) so a block holds at
- * most 16 accumulators, then the largest chunk of K whose unrolled code fits
- * the budget: all of K, whole KD planes, or a channel range of one plane.
+ * most 16 accumulators, then the chunk of K (KD planes × channels) to unroll.
+ * Channel counts are uniforms and chunk widths come from a short menu (the
+ * count itself up to 16, else a power of two), so a network's many layer
+ * widths share a few pipelines: each SwiftShader compile costs about a second.
  */
 function plan(g: ConvGeometry, inChannels: number, outChannels: number, opts: ConvOptions, rt: Runtime): Plan {
   const nb = Math.min(4, Math.ceil(outChannels / 4));
-  const mb = Math.max(1, Math.min(Math.floor(16 / nb), g.w));
+  const mb = Math.min(Math.floor(16 / nb), nextPow2(g.w));
   const budget = opts.maxUnrolledFmas ?? MAX_UNROLLED_FMAS;
-  const perPlane = g.kh * g.kw * mb * nb;
+  const perPlaneChannel = g.kh * g.kw * mb * nb;
+  // Shrink: halve powers of two above 16, then step down through multiples of 4.
+  const shrink = (c: number) => (c > 16 ? c / 2 : c % 4 === 0 ? c - 4 : Math.floor(c / 4) * 4);
+  let cc = inChannels <= 16 ? inChannels : 2 ** Math.floor(Math.log2(inChannels));
+  while (cc > 4 && perPlaneChannel * cc > budget) cc = shrink(cc);
   let kdPerChunk = 1;
-  let chunkChannels = inChannels;
-  if (perPlane * inChannels * g.kd <= budget) {
-    kdPerChunk = g.kd;
-  } else if (perPlane * inChannels <= budget) {
-    for (let k = g.kd; k >= 1; k--) if (g.kd % k === 0 && perPlane * inChannels * k <= budget) { kdPerChunk = k; break; }
-  } else {
-    chunkChannels = Math.max(4, Math.floor(budget / perPlane / 4) * 4);
+  for (let k = g.kd; k >= 1; k--) {
+    if (g.kd % k === 0 && perPlaneChannel * cc * k <= budget) {
+      kdPerChunk = k;
+      break;
+    }
   }
-  const channelBlocks = Math.ceil(inChannels / chunkChannels);
-  const subgroups = opts.subgroups ?? rt.has('subgroups');
+  const channelBlocks = Math.ceil(inChannels / cc);
   return {
-    shape: { channels: inChannels, chunkChannels, taps: g.kw, lines: kdPerChunk * g.kh, mb, nb, subgroups },
+    shape: {
+      channels: 'p.inC',
+      chunkChannels: cc,
+      exactChannels: inChannels % cc === 0 && cc % 4 === 0,
+      taps: g.kw,
+      lines: kdPerChunk * g.kh,
+      mb,
+      nb,
+      subgroups: opts.subgroups ?? rt.has('subgroups'),
+    },
     kdPerChunk,
     channelBlocks,
     chunks: (g.kd / kdPerChunk) * channelBlocks,
@@ -121,7 +134,6 @@ function plan(g: ConvGeometry, inChannels: number, outChannels: number, opts: Co
 
 /** Row decomposition and line location shared by every pass (uniform struct P). */
 function lineHooks(g: ConvGeometry) {
-  const pd = (g.kd - 1) / 2;
   const ph = (g.kh - 1) / 2;
   return {
     rowCount: 'p.rows',
@@ -133,7 +145,7 @@ function lineHooks(g: ConvGeometry) {
     line(i: number) {
       const kdl = Math.floor(i / g.kh);
       const kh = i % g.kh;
-      const id = `(i32(d) + i32(kd0) + ${kdl - pd})`;
+      const id = `(i32(d) + i32(kd0) + ${kdl} - i32(p.kd / 2u))`;
       const ih = `(i32(h) + ${kh - ph})`;
       return {
         ok: `(${id} >= 0) & (${id} < i32(p.d)) & (${ih} >= 0) & (${ih} < i32(p.h))`,
@@ -143,24 +155,33 @@ function lineHooks(g: ConvGeometry) {
   };
 }
 
-const UNIFORMS = 'struct P { n: u32, d: u32, h: u32, w: u32, rows: u32, kd0: u32, c0: u32, ccount: u32, accumulate: u32, addBias: u32 }';
+/**
+ * Spatial sizes, channel counts (inC: channels of the GEMM's A, outC: its
+ * columns; cin/cout: the convolution's), KD, and the chunk being run.
+ */
+const UNIFORMS = `struct P {
+  n: u32, d: u32, h: u32, w: u32, rows: u32, inC: u32, outC: u32, cin: u32,
+  cout: u32, kd: u32, kd0: u32, c0: u32, ccount: u32, cblocks: u32, accumulate: u32, addBias: u32,
+}`;
+
+function uniforms(g: ConvGeometry, inC: number, outC: number, pl: Plan, kd0: number, c0: number, accumulate: boolean, addBias: boolean): Uint32Array {
+  const ccount = Math.min(pl.shape.chunkChannels, inC - c0);
+  return Uint32Array.of(g.n, g.d, g.h, g.w, g.n * g.d * g.h, inC, outC, g.cin, g.cout, g.kd, kd0, c0, ccount, pl.channelBlocks, accumulate ? 1 : 0, addBias ? 1 : 0);
+}
 
 /**
- * Forward (transposedWeights = false) or input gradient (true): a 'b'-resident
- * GEMM over the input A (channels inChannels) producing outChannels.
+ * Forward or input gradient: a 'b'-resident GEMM over A (x, or dy for dX)
+ * producing p.outC channels; B is W, or W flipped and transposed for dX.
  */
 function windowConvSource(g: ConvGeometry, pl: Plan, inputGrad: boolean, hasBias: boolean): string {
-  const inC = inputGrad ? g.cout : g.cin;
-  const outC = inputGrad ? g.cin : g.cout;
   const lh = lineHooks(g);
-  // B[(line, tap, channel), n]: W for the forward, flipped and transposed W for dX.
   const weightIndex = (li: string, t: string, c: string, n: string): string => {
     const kd = `(kd0 + ${li} / ${g.kh}u)`;
     const kh = `(${li} % ${g.kh}u)`;
     const ch = `(chanStart + ${c})`;
     return inputGrad
-      ? `((((${g.kd - 1}u - ${kd}) * ${g.kh}u + (${g.kh - 1}u - ${kh})) * ${g.kw}u + (${g.kw - 1}u - ${t})) * ${g.cin}u + ${n}) * ${g.cout}u + ${ch}`
-      : `(((${kd} * ${g.kh}u + ${kh}) * ${g.kw}u + ${t}) * ${g.cin}u + ${ch}) * ${g.cout}u + ${n}`;
+      ? `((((p.kd - 1u - ${kd}) * ${g.kh}u + (${g.kh - 1}u - ${kh})) * ${g.kw}u + (${g.kw - 1}u - ${t})) * p.cin + ${n}) * p.cout + ${ch}`
+      : `(((${kd} * ${g.kh}u + ${kh}) * ${g.kw}u + ${t}) * p.cin + ${ch}) * p.cout + ${n}`;
   };
   return residentBSource(pl.shape, {
     declarations: `${UNIFORMS}
@@ -170,15 +191,15 @@ function windowConvSource(g: ConvGeometry, pl: Plan, inputGrad: boolean, hasBias
 ${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(0) @binding(4) var<uniform> p: P;' : '@group(0) @binding(3) var<uniform> p: P;'}`,
     a: 'X',
     ...lh,
-    chunkSetup: `  let kd0 = p.kd0;`,
-    channelStart: pl.chunks === 1 ? '0u' : 'p.c0',
-    channelCount: pl.chunks === 1 ? `${inC}u` : 'p.ccount',
+    chunkSetup: '  let kd0 = p.kd0;',
+    channelStart: 'p.c0',
+    channelCount: 'p.ccount',
     readB: (li, t, c, n) => {
-      const ok = `(${n} < ${outC}u) & (${c} < chanCount)`;
+      const ok = `(${n} < p.outC) & (${c} < chanCount)`;
       return `select(0.0, Wt[select(0u, ${weightIndex(li, t, c, n)}, ${ok})], ${ok})`;
     },
-    store: (pos, n, v) => `      if ((${pos} < p.w) & (${n} < ${outC}u)) {
-        let o = (row * p.w + ${pos}) * ${outC}u + ${n};
+    store: (pos, n, v) => `      if ((${pos} < p.w) & (${n} < p.outC)) {
+        let o = (row * p.w + ${pos}) * p.outC + ${n};
         var v = ${v};
         if (p.accumulate != 0u) { v += Y[o]; }
         ${hasBias ? 'if (p.addBias != 0u) { v += Bias[' + n + ']; }' : ''}
@@ -200,16 +221,14 @@ function runWindowConv(label: string, a: Tensor, w: Tensor, bias: Tensor | null,
   const y = Tensor.empty(rt, outShape, 'f32', label);
   const rows = g.n * g.d * g.h;
   const slices = Math.ceil(outC / (4 * pl.shape.nb));
-  const cc = pl.shape.chunkChannels;
   for (let chunk = 0; chunk < pl.chunks; chunk++) {
     const kd0 = Math.floor(chunk / pl.channelBlocks) * pl.kdPerChunk;
-    const c0 = (chunk % pl.channelBlocks) * cc;
-    const last = chunk === pl.chunks - 1;
+    const c0 = (chunk % pl.channelBlocks) * pl.shape.chunkChannels;
     rt.dispatch({
       label,
       source,
       buffers: bias ? [a.buffer, w.buffer, y.buffer, bias.buffer] : [a.buffer, w.buffer, y.buffer],
-      uniforms: u32s(g.n, g.d, g.h, g.w, rows, kd0, c0, Math.min(cc, inC - c0), chunk > 0 ? 1 : 0, last ? 1 : 0),
+      uniforms: uniforms(g, inC, outC, pl, kd0, c0, chunk > 0, chunk === pl.chunks - 1),
       workgroups: [workgroupsFor(rows, opts), slices, 1],
     });
   }
@@ -229,7 +248,6 @@ export function convInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, opts: Conv
 function weightGradSource(g: ConvGeometry, pl: Plan): string {
   const lh = lineHooks(g);
   const cc = pl.shape.chunkChannels;
-  const mTotal = g.kd * g.kh * g.kw * g.cin;
   return residentCSource(pl.shape, {
     declarations: `${UNIFORMS}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -239,17 +257,17 @@ function weightGradSource(g: ConvGeometry, pl: Plan): string {
     a: 'X',
     ...lh,
     // The chunk is the grid's z index: (KD block, channel block).
-    chunkSetup: `  let kd0 = (wid.z / ${pl.channelBlocks}u) * ${pl.kdPerChunk}u;
-  let c0 = (wid.z % ${pl.channelBlocks}u) * ${cc}u;`,
+    chunkSetup: `  let kd0 = (wid.z / p.cblocks) * ${pl.kdPerChunk}u;
+  let c0 = (wid.z % p.cblocks) * ${cc}u;`,
     channelStart: 'c0',
-    channelCount: `min(${cc}u, ${g.cin}u - c0)`,
+    channelCount: `min(${cc}u, p.cin - c0)`,
     readB: (pos, n) => {
-      const ok = `(${pos} < p.w) & (${n} < ${g.cout}u)`;
-      return `select(0.0, DY[select(0u, (row * p.w + ${pos}) * ${g.cout}u + ${n}, ${ok})], ${ok})`;
+      const ok = `(${pos} < p.w) & (${n} < p.cout)`;
+      return `select(0.0, DY[select(0u, (row * p.w + ${pos}) * p.cout + ${n}, ${ok})], ${ok})`;
     },
-    storeC: (li, t, c, n, v) => `      if ((${n} < ${g.cout}u) & (${c} < chanCount)) {
-        let m = (((kd0 + ${li} / ${g.kh}u) * ${g.kh}u + ${li} % ${g.kh}u) * ${g.kw}u + ${t}) * ${g.cin}u + c0 + ${c};
-        Part[(wid.x * ${mTotal}u + m) * ${g.cout}u + ${n}] = ${v};
+    storeC: (li, t, c, n, v) => `      if ((${n} < p.cout) & (${c} < chanCount)) {
+        let m = (((kd0 + ${li} / ${g.kh}u) * ${g.kh}u + ${li} % ${g.kh}u) * ${g.kw}u + ${t}) * p.cin + c0 + ${c};
+        Part[(wid.x * p.kd * ${g.kh * g.kw}u * p.cin + m) * p.cout + ${n}] = ${v};
       }`,
   });
 }
@@ -266,7 +284,7 @@ export function convWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[],
     label: 'conv-weight-grad',
     source: weightGradSource(g, pl),
     buffers: [x.buffer, dy.buffer, part.buffer],
-    uniforms: u32s(g.n, g.d, g.h, g.w, rows, 0, 0, 0, 0, 0),
+    uniforms: uniforms(g, g.cin, g.cout, pl, 0, 0, false, false),
     workgroups: [splits, Math.ceil(g.cout / (4 * pl.shape.nb)), pl.chunks],
   });
   const summed = splits === 1 ? part.view([1, wSize]) : sumMiddle(part, 1, splits, wSize);

@@ -95,10 +95,12 @@ export interface ResidentCHooks extends LineGemmHooks {
 }
 
 export interface LineGemmShape {
-  /** Channels of A per position (its innermost stride). */
-  channels: number;
-  /** Channels reduced per chunk: all of them, or a multiple of 4. */
+  /** Channels of A per position, its innermost stride (a u32 WGSL expression: a uniform or a literal). */
+  channels: string;
+  /** Channels reduced per chunk (the unrolled width). */
   chunkChannels: number;
+  /** Every chunk is full and a multiple of 4: the per-channel bounds checks are dropped. */
+  exactChannels: boolean;
   /** Window width along the line (odd; offsets -pad..pad). */
   taps: number;
   /** Input lines per chunk. */
@@ -141,15 +143,14 @@ function linePacks(s: LineGemmShape, hooks: LineGemmHooks, i: number, positions:
   const L: string[] = [];
   L.push(`      let ok${i} = ${ok};`);
   L.push(`      let base${i} = ${base};`);
-  const exactChannels = s.chunkChannels === s.channels && s.channels % 4 === 0;
   for (let pos = 0; pos < positions; pos++) {
     L.push(`      let iw${i}_${pos} = i32(w0) + ${pos - pad};`);
     L.push(`      let ok${i}_${pos} = ok${i} & (iw${i}_${pos} >= 0) & (iw${i}_${pos} < lineLen);`);
-    L.push(`      let at${i}_${pos} = (base${i} + u32(clamp(iw${i}_${pos}, 0, lineLen - 1))) * ${s.channels}u + chanStart;`);
+    L.push(`      let at${i}_${pos} = (base${i} + u32(clamp(iw${i}_${pos}, 0, lineLen - 1))) * (${s.channels}) + chanStart;`);
   }
   // The element each lane (or, without subgroups, the reader itself) loads.
   const element = (pos: number, chan: string): string =>
-    exactChannels
+    s.exactChannels
       ? `select(0.0, ${hooks.a}[at${i}_${pos} + ${chan}], ok${i}_${pos})`
       : `select(0.0, ${hooks.a}[at${i}_${pos} + min(${chan}, chanLast)], ok${i}_${pos} & (${chan} < chanCount))`;
   if (s.subgroups) {
