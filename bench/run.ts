@@ -9,7 +9,7 @@
  *                        [--out FILE|-] [--json FILE]
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Runtime } from '../src/gpu/runtime.js';
 import { runRow, type Engine, type Row, type RowResult } from './lib/harness.js';
 import { measureRoofline, type Roofline } from './lib/roofline.js';
+import { measureOverheads, profileCall, type Overheads } from './lib/profile.js';
 import { renderConsole, renderMarkdown, type BenchResults, type NetworkResult } from './lib/report.js';
 import { loadTfjs, type TfjsHandle } from './lib/tfjs.js';
 import type { BenchContext } from './lib/context.js';
@@ -39,10 +40,13 @@ const USAGE = `usage: npm run bench -- [options]    (or: cacnet bench [options])
   --no-tfjs          cacnet only (no TensorFlow.js rows)
   --no-cpu           leave out the tfjs cpu backend
   --no-onnx          leave out onnxruntime-node
+  --patch D,H,W      whole-network patch (default 16,64,64 on a GPU, 16,16,16 on SwiftShader, 8,16,16 with --quick)
   --samples N        samples per cell (default 5; slow cells use fewer)
-  --max-time S       seconds after which a cell stops sampling once it has its samples (default 1)
+  --max-time S       seconds after which a cell stops sampling once it has its samples (default 0.5)
   --out FILE         where the markdown report goes (default bench/RESULTS.md; '-' for none)
   --json FILE        also write every sample as JSON
+  --emit-specs FILE  write the op and conv rows' shapes as JSON (for bench/pytorch_ops.py) and exit
+  --pytorch FILE     add a PyTorch column from bench/pytorch_ops.py's JSON (bench/gpu-run.sh runs both)
   -h, --help         this help`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,9 +64,12 @@ export async function main(argv: string[]): Promise<number> {
         'no-cpu': { type: 'boolean' },
         'no-onnx': { type: 'boolean' },
         samples: { type: 'string' },
+        patch: { type: 'string' },
         'max-time': { type: 'string' },
         out: { type: 'string' },
         json: { type: 'string' },
+        'emit-specs': { type: 'string' },
+        pytorch: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -89,10 +96,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   const quick = !!v.quick;
   const minSamples = Number(v.samples ?? (quick ? 2 : 5));
-  const maxTime = Number(v['max-time'] ?? (quick ? 0 : 1));
+  const maxTime = Number(v['max-time'] ?? (quick ? 0 : 0.5));
   if (!(minSamples >= 1) || !(maxTime >= 0)) {
     console.error('bench: --samples must be >= 1 and --max-time >= 0');
     return 2;
+  }
+  let patch: [number, number, number] | undefined;
+  if (v.patch !== undefined) {
+    const p = v.patch.split(',').map(Number);
+    if (p.length !== 3 || p.some((d) => !Number.isInteger(d) || d < 8 || d % 8)) {
+      console.error(`bench: --patch must be D,H,W, each a multiple of 8 (the network pools three times), got '${v.patch}'`);
+      return 2;
+    }
+    patch = p as [number, number, number];
   }
   const robustness = !!v.robust;
   const engines = new Set<Engine>(['cacnet']);
@@ -104,24 +120,44 @@ export async function main(argv: string[]): Promise<number> {
 
   const started = performance.now();
   const loadStart = loadavg();
-  const log = (s: string) => console.log(s);
+  const clock = () => {
+    const s = Math.round((performance.now() - started) / 1000);
+    return `[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}]`;
+  };
+  const log = (s: string) => console.log(/^\S/.test(s) && s ? `${clock()} ${s}` : s);
   // Ours first: on a machine without a GPU it points the Vulkan loader at SwiftShader,
   // so tfjs's Dawn instance (created next) finds that same adapter.
   const rt = await Runtime.create({ adapter, robustness });
   const d = rt.description;
   log(`bench: cacnet on ${d.description || d.vendor} (${d.vendor}${d.architecture ? `, ${d.architecture}` : ''})${d.isSoftware ? ' [software]' : ''}, robustness ${robustness ? 'on' : 'off'}`);
+  if (v['emit-specs']) {
+    const specCtx: BenchContext = { rt, tfjs: null, engines: new Set<Engine>(['cacnet']), quick };
+    const specs = [...(await convRows(specCtx)), ...opRows(specCtx)].filter((r) => r.spec).map((r) => ({ name: r.name, group: r.group, spec: r.spec }));
+    writeFileSync(v['emit-specs'], JSON.stringify(specs, null, 1));
+    log(`bench: wrote ${specs.length} row specs to ${v['emit-specs']}`);
+    rt.destroy();
+    return 0;
+  }
   let tfjs: TfjsHandle | null = null;
   if (engines.has('tfjs-webgpu') || engines.has('tfjs-cpu')) {
     tfjs = await loadTfjs(robustness);
     log(`bench: tfjs ${tfjs.versions['@tensorflow/tfjs-core']} webgpu backend on ${tfjs.webgpuAdapter}`);
   }
-  const ctx: BenchContext = { rt, tfjs, engines, quick };
-  const harness = { minSamples, maxTime, cellBudget: quick ? 4 : 12, log, counters: () => ({ ...rt.counters }) };
+  const ctx: BenchContext = { rt, tfjs, engines, quick, patch };
+  const pytorch = v.pytorch ? readPytorch(v.pytorch) : null;
+  const harness = {
+    minSamples, maxTime, cellBudget: quick ? 4 : 12, log,
+    counters: () => ({ ...rt.counters }),
+    profile: (run: () => Promise<unknown>) => profileCall(rt, run, 1),
+  };
 
   let roofline: Roofline | null = null;
+  let overheads: Overheads | null = null;
   if (only.has('roofline') || only.has('ops') || only.has('conv')) {
     log('roofline probe');
     roofline = await measureRoofline(rt, log);
+    overheads = await measureOverheads(rt);
+    log(`  dispatch ${overheads.dispatchMicros.toFixed(0)} us, submit+wait ${overheads.submitMillis.toFixed(2)} ms, 4-byte readback ${overheads.readbackMillis.toFixed(2)} ms, barrier ${overheads.barrierNanos.toFixed(0)} ns per workgroup of 256`);
   }
   const rows: RowResult[] = [];
   const runRows = async (title: string, list: Row[]) => {
@@ -139,6 +175,13 @@ export async function main(argv: string[]): Promise<number> {
     network = await networkBench(ctx, { ...harness, minSamples: quick ? 1 : Math.max(2, Math.min(minSamples, 3)) });
   }
 
+  if (pytorch) {
+    for (const r of rows) {
+      const p = pytorch.rows[r.row.name];
+      if (p) r.timings.push({ engine: 'pytorch-cuda', median: p.median_ms / 1e3, samples: p.samples_ms.map((ms) => ms / 1e3) });
+    }
+  }
+
   const results: BenchResults = {
     env: {
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -148,23 +191,25 @@ export async function main(argv: string[]): Promise<number> {
       tfjsAdapter: tfjs?.webgpuAdapter ?? 'not run',
       robustness,
       software: d.isSoftware,
-      versions: versions(tfjs),
+      versions: { ...versions(tfjs), ...(pytorch ? { 'PyTorch (same machine, same shapes)': `${pytorch.torch}, cuDNN ${pytorch.cudnn}, ${pytorch.device}` } : {}) },
       host: `${cpus()[0]?.model ?? 'cpu'} x ${cpus().length} cores, ${platform()} ${release()}`,
       loadStart,
       loadEnd: loadavg(),
       seconds: (performance.now() - started) / 1000,
     },
     roofline,
+    overheads,
     rows,
     network,
     targets: [],
     notes: [],
   };
+  const analysisFile = join(HERE, 'analysis.md');
+  if (existsSync(analysisFile)) results.analysis = readFileSync(analysisFile, 'utf8');
   const evaluated = evaluateTargets(results);
   results.targets = evaluated.targets;
   results.notes = evaluated.notes;
-  log('');
-  log(renderConsole(results));
+  console.log(`\n${renderConsole(results)}`);
   const out = v.out ?? join(HERE, 'RESULTS.md');
   if (out !== '-') {
     writeFileSync(out, renderMarkdown(results));
@@ -176,6 +221,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   rt.destroy();
   return 0;
+}
+
+interface PytorchResults {
+  torch: string;
+  cudnn: string;
+  device: string;
+  rows: Record<string, { median_ms: number; samples_ms: number[] }>;
+}
+
+function readPytorch(path: string): PytorchResults {
+  const j = JSON.parse(readFileSync(path, 'utf8')) as PytorchResults;
+  if (!j || typeof j.rows !== 'object') throw new Error(`${path} is not bench/pytorch_ops.py output`);
+  return j;
 }
 
 function adapterInfo(rt: Runtime): Record<string, unknown> {

@@ -12,6 +12,8 @@ export interface BenchContext {
   engines: ReadonlySet<Engine>;
   /** Fewer samples and smaller whole-network patches for a smoke run. */
   quick: boolean;
+  /** Whole-network patch (D, H, W) when given on the command line. */
+  patch?: [number, number, number];
 }
 
 /** Seeded uniform values in [lo, hi), never all zero. */

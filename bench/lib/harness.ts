@@ -5,14 +5,16 @@
  * compilation); the reported figure is the median of the samples after it.
  */
 import Benchmark from 'benchmark';
+import type { CallProfile } from './profile.js';
 
-export type Engine = 'cacnet' | 'tfjs-webgpu' | 'tfjs-cpu' | 'onnxruntime-cpu';
+export type Engine = 'cacnet' | 'tfjs-webgpu' | 'tfjs-cpu' | 'onnxruntime-cpu' | 'pytorch-cuda';
 
 export const ENGINE_LABEL: Record<Engine, string> = {
   cacnet: 'cacnet (WebGPU)',
   'tfjs-webgpu': 'tfjs webgpu',
   'tfjs-cpu': 'tfjs cpu',
   'onnxruntime-cpu': 'onnxruntime cpu',
+  'pytorch-cuda': 'PyTorch CUDA',
 };
 
 /** One way of doing a row's work. */
@@ -59,6 +61,18 @@ export function contender(engine: Engine, prepare: () => Promise<Work> | Work, b
   return c;
 }
 
+export interface OpSpec {
+  op: 'conv' | 'maxpool3d' | 'bilinear' | 'trilinear' | 'batchnorm' | 'groupnorm' | 'softmax_dice';
+  pass: 'forward' | 'forward_backward' | 'dX' | 'dW';
+  /** Input shape, channels-last. */
+  x: number[];
+  /** Conv weights [...K, Cin, Cout]; resize output spatial size; norm groups; classes. */
+  w?: number[];
+  size?: number[];
+  groups?: number;
+  classes?: number;
+}
+
 export type RoofKind = 'fma' | 'bandwidth';
 
 export interface Row {
@@ -73,6 +87,11 @@ export interface Row {
   note?: string;
   /** Fewer samples for very slow rows. */
   samples?: number;
+  /**
+   * The row's op for engines outside this process (bench/pytorch_ops.py reads
+   * these from `--emit-specs`): op, pass and shapes, channels-last.
+   */
+  spec?: OpSpec;
   /** For the targets: which convolution layer and which pass a row times. */
   conv?: { dims: 2 | 3; layer: string; pass: 'forward' | 'dX' | 'dW'; cin: number; cout: number };
   contenders: Contender[];
@@ -85,6 +104,8 @@ export interface Timing {
   /** Median seconds per call; NaN when the contender failed. */
   median: number;
   samples: number[];
+  /** Seconds of the untimed first call (pipeline compilation included). */
+  firstCall?: number;
   error?: string;
 }
 
@@ -99,6 +120,8 @@ export interface RowResult {
   timings: Timing[];
   /** cacnet's dispatches, submits and readbacks in one call (one extra, untimed call). */
   counters?: CallCounters;
+  /** cacnet's kernels in one call, replayed one by one (rows with several dispatches). */
+  profile?: CallProfile;
 }
 
 export interface HarnessOptions {
@@ -111,6 +134,8 @@ export interface HarnessOptions {
   log: (line: string) => void;
   /** cacnet's runtime counters, to count one call's dispatches. */
   counters?: () => CallCounters;
+  /** Profiles one cacnet call kernel by kernel (see profile.ts). */
+  profile?: (run: () => Promise<unknown>) => Promise<CallProfile>;
 }
 
 export function median(xs: readonly number[]): number {
@@ -155,6 +180,7 @@ export function timeWithBenchmark(name: string, run: () => Promise<void>, o: { m
 export async function runRow(row: Row, o: HarnessOptions): Promise<RowResult> {
   const timings: Timing[] = [];
   let counters: CallCounters | undefined;
+  let profile: CallProfile | undefined;
   for (const c of row.contenders) {
     const label = `${row.name} [${c.engine}]`;
     try {
@@ -164,18 +190,20 @@ export async function runRow(row: Row, o: HarnessOptions): Promise<RowResult> {
       const w0 = performance.now();
       await c.run();
       const warm = (performance.now() - w0) / 1e3;
-      // Very slow cells (tfjs on a software adapter) get fewer samples: ~cellBudget seconds each.
+      // Very slow cells (tfjs on a software adapter) get fewer samples, ~cellBudget seconds
+      // in all, but always one after the warm-up (which may be mostly compilation).
       const wanted = row.samples ?? o.minSamples;
       const minSamples = Math.max(1, Math.min(wanted, Math.floor(o.cellBudget / Math.max(warm, 1e-3))));
       const samples = await timeWithBenchmark(label, c.run, { minSamples, maxTime: o.maxTime });
-      const t: Timing = { engine: c.engine, median: median(samples), samples };
+      const t: Timing = { engine: c.engine, median: median(samples), samples, firstCall: warm };
       timings.push(t);
-      o.log(`  ${label.padEnd(64)} ${fmtMs(t.median * 1e3).padStart(10)} ms  (${samples.length} samples)`);
+      o.log(`  ${label.padEnd(64)} ${fmtMs(t.median * 1e3).padStart(10)} ms  (${samples.length} samples; first call ${fmtMs(warm * 1e3)} ms)`);
       if (c.engine === 'cacnet' && o.counters) {
         const before = o.counters();
         await c.run();
         const after = o.counters();
         counters = { dispatches: after.dispatches - before.dispatches, submits: after.submits - before.submits, readbacks: after.readbacks - before.readbacks };
+        if (o.profile && counters.dispatches > 1) profile = await o.profile(c.run);
       }
     } catch (e) {
       const msg = (e as Error)?.message ?? String(e);
@@ -199,7 +227,7 @@ export async function runRow(row: Row, o: HarnessOptions): Promise<RowResult> {
   }
   for (const c of row.contenders) delete c.output;
   const { contenders: _unused, ...rest } = row;
-  return { row: rest, timings, counters };
+  return { row: rest, timings, counters, profile };
 }
 
 /** max |a − b| / max |b| (NaN on a length mismatch). */

@@ -4,6 +4,7 @@
  */
 import { ENGINE_LABEL, fmtMs, type Engine, type RowResult, type Timing } from './harness.js';
 import type { Roofline } from './roofline.js';
+import { byLabel, type CallProfile, type Overheads } from './profile.js';
 
 export interface Environment {
   date: string;
@@ -43,9 +44,12 @@ export interface NetworkResult {
     steps: number;
     tfjsBytesAfterFirst?: number;
     tfjsBytesAfterLast?: number;
+    tfjsSteps?: number;
     tfjsPeakBytes?: number;
   };
   forwardDiff?: number;
+  /** cacnet's training step, kernel by kernel (capture and replay). */
+  stepProfile?: CallProfile;
   note: string;
 }
 
@@ -61,13 +65,16 @@ export interface Target {
 export interface BenchResults {
   env: Environment;
   roofline: Roofline | null;
+  overheads: Overheads | null;
   rows: RowResult[];
   network: NetworkResult | null;
   targets: Target[];
   notes: string[];
+  /** Hand-written analysis (bench/analysis.md), copied in verbatim. */
+  analysis?: string;
 }
 
-const OTHERS: Engine[] = ['tfjs-webgpu', 'tfjs-cpu', 'onnxruntime-cpu'];
+const OTHERS: Engine[] = ['tfjs-webgpu', 'tfjs-cpu', 'onnxruntime-cpu', 'pytorch-cuda'];
 
 export function timingOf(r: RowResult, e: Engine): Timing | undefined {
   return r.timings.find((t) => t.engine === e);
@@ -154,6 +161,7 @@ function networkSection(n: NetworkResult): string[] {
     `|---|${head.slice(1).map(() => '---:').join('|')}|`,
     line('forward (inference, eval mode)', n.forward),
     line('training step (forward, backward, Adam, loss read back)', n.step),
+    `| ${['first forward / first step, ms (pipeline compilation included)', firstCalls(n, 'cacnet'), ...engines.flatMap((e) => [firstCalls(n, e), ''])].join(' | ')} |`,
     '',
     '| per call | dispatches | submits | readbacks |',
     '|---|---:|---:|---:|',
@@ -164,13 +172,61 @@ function networkSection(n: NetworkResult): string[] {
     '| GPU memory | cacnet | tfjs webgpu |',
     '|---|---:|---:|',
     `| live bytes after step 1 | ${mib(m.oursLiveAfterFirst)} | ${mib(m.tfjsBytesAfterFirst)} |`,
-    `| live bytes after step ${m.steps} | ${mib(m.oursLiveAfterLast)} | ${mib(m.tfjsBytesAfterLast)} |`,
+    `| live bytes after the last step (cacnet: step ${m.steps}${m.tfjsSteps ? `, tfjs: step ${m.tfjsSteps}` : ''}) | ${mib(m.oursLiveAfterLast)} | ${mib(m.tfjsBytesAfterLast)} |`,
     `| peak live bytes during a step | ${mib(m.oursPeakBytes)} | ${m.tfjsPeakBytes === undefined ? '—' : `${mib(m.tfjsPeakBytes)} (allocated)`} |`,
     '',
     ...(n.forwardDiff !== undefined ? [`Forward logits of the two compositions (same weights, eval mode): max rel. diff ${sci(n.forwardDiff)}.`, ''] : []),
     n.note,
     '',
+    ...stepProfileSection(n),
   ];
+}
+
+function firstCalls(n: NetworkResult, e: Engine): string {
+  const f = n.forward.find((t) => t.engine === e)?.firstCall;
+  const s = n.step.find((t) => t.engine === e)?.firstCall;
+  return `${f === undefined ? '—' : fmtMs(f * 1e3)} / ${s === undefined ? '—' : fmtMs(s * 1e3)}`;
+}
+
+function stepProfileSection(n: NetworkResult): string[] {
+  const p = n.stepProfile;
+  if (!p) return [];
+  const step = n.step.find((t) => t.engine === 'cacnet')?.median ?? NaN;
+  const groups = byLabel(p);
+  const L = [
+    `Where cacnet's training step goes (${p.kernels.length} dispatches replayed one by one, ${fmtMs(p.kernelSeconds * 1e3)} ms in all against a ${fmtMs(step * 1e3)} ms step), by kernel:`,
+    '',
+    '| kernel | dispatches | ms | share | bound MiB |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const g of groups.slice(0, 16)) L.push(`| ${g.label} | ${g.count} | ${fmtMs(g.seconds * 1e3)} | ${pct(g.seconds / p.kernelSeconds)} | ${(g.boundBytes / 2 ** 20).toFixed(1)} |`);
+  if (groups.length > 16) {
+    const rest = groups.slice(16);
+    L.push(`| ${rest.length} other kernels | ${rest.reduce((a, g) => a + g.count, 0)} | ${fmtMs(rest.reduce((a, g) => a + g.seconds, 0) * 1e3)} | ${pct(rest.reduce((a, g) => a + g.seconds, 0) / p.kernelSeconds)} | |`);
+  }
+  L.push('');
+  return L;
+}
+
+/** Every profiled cacnet row, kernel by kernel. */
+function profileSection(res: BenchResults): string[] {
+  const rows = res.rows.filter((r) => r.profile && r.profile.kernels.length > 0);
+  if (rows.length === 0) return [];
+  const L = ['## Kernel profile (cacnet, capture and replay)', ''];
+  L.push('Each dispatch of one call, replayed alone (median of 3, 1 dispatch a submit, so a kernel\'s time includes one');
+  L.push('submit): workgroup size, workgroups launched, time, share of the call\'s kernels, bytes of the buffers it binds');
+  L.push('(an upper bound on what it moves) and that over its time.', '');
+  for (const r of rows) {
+    const p = r.profile!;
+    const call = timingOf(r, 'cacnet')?.median ?? NaN;
+    L.push(`**${r.row.name}** (${r.row.shape}): call ${fmtMs(call * 1e3)} ms, kernels replayed ${fmtMs(p.kernelSeconds * 1e3)} ms`, '');
+    L.push('| kernel | wg size | workgroups | ms | share | bound MiB | bound GB/s |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const k of p.kernels) {
+      L.push(`| ${k.label} | ${k.workgroupSize || '?'} | ${k.workgroups} | ${fmtMs(k.seconds * 1e3)} | ${pct(k.seconds / p.kernelSeconds)} | ${(k.boundBytes / 2 ** 20).toFixed(2)} | ${(k.boundBytes / k.seconds / 1e9).toFixed(2)} |`);
+    }
+    L.push('');
+  }
+  return L;
 }
 
 export function renderMarkdown(res: BenchResults): string {
@@ -201,6 +257,13 @@ export function renderMarkdown(res: BenchResults): string {
     L.push(`| FMA rate | ${r.fmaGflops.toFixed(1)} GFLOP/s | ${r.fmaProbes.map((p) => `${p.config}: ${p.value.toFixed(1)}`).join('; ')} |`);
     L.push(`| copy bandwidth (shader, read + write) | ${r.copyGBps.toFixed(2)} GB/s | ${r.copyProbes.map((p) => `${p.config}: ${p.value.toFixed(2)}`).join('; ')} |`);
     L.push(`| copyBufferToBuffer (read + write) | ${r.blitGBps.toFixed(2)} GB/s | for reference: not reachable from a shader |`);
+    const o = res.overheads;
+    if (o) {
+      L.push(`| one dispatch (trivial kernel, 500 in a submit) | ${o.dispatchMicros.toFixed(0)} µs | what every extra kernel launch costs |`);
+      L.push(`| one submit + onSubmittedWorkDone | ${o.submitMillis.toFixed(2)} ms | |`);
+      L.push(`| one 4-byte readback | ${o.readbackMillis.toFixed(2)} ms | copy, submit, mapAsync |`);
+      L.push(`| one workgroupBarrier, per workgroup of 256 | ${o.barrierNanos.toFixed(0)} ns | wall time over the whole adapter: 256 invocations hand over |`);
+    }
     L.push('');
   }
 
@@ -214,11 +277,13 @@ export function renderMarkdown(res: BenchResults): string {
   L.push('## Results', '');
   L.push(...rowTables(res));
   if (res.network) L.push(...networkSection(res.network));
+  L.push(...profileSection(res));
   if (res.notes.length) {
     L.push('## Notes', '');
     for (const n of res.notes) L.push(`- ${n}`);
     L.push('');
   }
+  if (res.analysis) L.push(res.analysis.trim(), '');
   return `${L.join('\n')}\n`;
 }
 

@@ -52,6 +52,7 @@ export async function convRows(ctx: BenchContext): Promise<Row[]> {
     const shape = `x ${fmtShape(cc.x)}, w ${fmtShape(wShape)}`;
     const base = { group, shape, roof: { kind: 'fma' as const, amount: flops } };
     const tag = (pass: 'forward' | 'dX' | 'dW') => ({ dims: cc.dims, layer: cc.layer, pass, cin, cout: cc.cout });
+    const spec = (pass: 'forward' | 'dX' | 'dW') => ({ op: 'conv' as const, pass, x: cc.x, w: wShape });
 
     /** cacnet dX / dW: the recorded node's backward with only one input wanting a gradient. */
     const oursGrad = (which: 'x' | 'w'): Contender => ours((): Work => {
@@ -113,9 +114,9 @@ export async function convRows(ctx: BenchContext): Promise<Row[]> {
       }));
     }
 
-    rows.push({ ...base, name: `conv${cc.dims}d ${cc.layer} forward`, note: cc.origin, conv: tag('forward'), contenders: forwardContenders });
+    rows.push({ ...base, name: `conv${cc.dims}d ${cc.layer} forward`, note: cc.origin, conv: tag('forward'), spec: spec('forward'), contenders: forwardContenders });
     rows.push({
-      ...base, name: `conv${cc.dims}d ${cc.layer} dX`, conv: tag('dX'),
+      ...base, name: `conv${cc.dims}d ${cc.layer} dX`, conv: tag('dX'), spec: spec('dX'),
       contenders: [
         oursGrad('x'),
         ...tfjsPair(ctx, (tf) => {
@@ -128,7 +129,7 @@ export async function convRows(ctx: BenchContext): Promise<Row[]> {
       ],
     });
     rows.push({
-      ...base, name: `conv${cc.dims}d ${cc.layer} dW`, conv: tag('dW'),
+      ...base, name: `conv${cc.dims}d ${cc.layer} dW`, conv: tag('dW'), spec: spec('dW'),
       contenders: [
         oursGrad('w'),
         ...tfjsPair(ctx, (tf) => {

@@ -17,13 +17,15 @@ import { makeOptimizer } from '../../src/net/train.js';
 import { relativeDiff, timeWithBenchmark, median, type HarnessOptions, type Timing, type Engine } from '../lib/harness.js';
 import type { CounterStats, NetworkResult } from '../lib/report.js';
 import { prod, randomArray, type BenchContext } from '../lib/context.js';
+import { profileCall } from '../lib/profile.js';
 import { useBackend } from '../lib/tfjs.js';
 import { TfCacNet, type HostTensor } from '../tfjs-cacnet.js';
 
 /** The whole-network patch: the shipped recipe's is 16x64x64; tfjs on SwiftShader needs minutes a step there. */
 export function networkPatch(ctx: BenchContext): [number, number, number] {
+  if (ctx.patch) return ctx.patch;
   if (ctx.quick) return [8, 16, 16];
-  return ctx.rt.description.isSoftware ? [8, 32, 32] : [16, 64, 64];
+  return ctx.rt.description.isSoftware ? [16, 16, 16] : [16, 64, 64];
 }
 
 const LR = 3e-3;
@@ -55,14 +57,15 @@ export async function networkBench(ctx: BenchContext, o: HarnessOptions): Promis
   const forward: Timing[] = [];
   const step: Timing[] = [];
   const samplesFor = (warm: number) => Math.max(1, Math.min(o.minSamples, Math.floor(o.cellBudget / Math.max(warm, 1e-3))));
-  const time = async (engine: Engine, what: string, into: Timing[], run: () => Promise<void>) => {
+  /** Warm-up call (through `first` when given), then Benchmark.js samples (at least one). */
+  const time = async (engine: Engine, what: string, into: Timing[], run: () => Promise<void>, first = run) => {
     try {
       const w0 = performance.now();
-      await run();
+      await first();
       const warm = (performance.now() - w0) / 1e3;
       const samples = await timeWithBenchmark(`${what} [${engine}]`, run, { minSamples: samplesFor(warm), maxTime: o.maxTime });
-      into.push({ engine, median: median(samples), samples });
-      log(`  ${`${what} [${engine}]`.padEnd(64)} ${(median(samples) * 1e3).toFixed(0).padStart(10)} ms  (${samples.length} samples)`);
+      into.push({ engine, median: median(samples), samples, firstCall: warm });
+      log(`  ${`${what} [${engine}]`.padEnd(64)} ${(median(samples) * 1e3).toFixed(0).padStart(10)} ms  (${samples.length} samples; first call ${(warm * 1e3).toFixed(0)} ms)`);
     } catch (e) {
       const msg = ((e as Error)?.message ?? String(e)).split('\n')[0]!.slice(0, 400);
       into.push({ engine, median: NaN, samples: [], error: msg });
@@ -110,6 +113,8 @@ export async function networkBench(ctx: BenchContext, o: HarnessOptions): Promis
   await oursStep();
   const oursPerStep = delta(c0, counters(), 1);
   const mem = rt.memory();
+  log('  profiling one cacnet training step, kernel by kernel');
+  const stepProfile = await profileCall(rt, oursStep, 1, 1);
   opt.dispose();
   model.dispose();
   rt.trim();
@@ -123,6 +128,7 @@ export async function networkBench(ctx: BenchContext, o: HarnessOptions): Promis
     oursPerStep,
     oursForward,
     memory: { oursPeakBytes: mem.peakLiveBytes, oursLiveAfterFirst: liveAfterFirst, oursLiveAfterLast: mem.liveBytes, steps: stepsDone + 1 },
+    stepProfile,
     note:
       `Patch ${patch.join('x')} (the shipped training recipe uses 16x64x64${patch[1] !== 64 ? '; smaller here so that tfjs on this adapter finishes within the time budget' : ''}). ` +
       'Both sides upload the batch, run the forward of eq. 4 with deep supervision (weights 1, 0.5, 0.25), backward, Adam (lr 3e-3, L2 1e-5), and read the loss back; ' +
@@ -151,10 +157,7 @@ export async function networkBench(ctx: BenchContext, o: HarnessOptions): Promis
       checkErrors();
     });
     if (engine === 'tfjs-webgpu' && tfLogits && oursLogits) result.forwardDiff = relativeDiff(tfLogits, oursLogits);
-    // Count GPU programs and submits of one step (webgpu).
     const be = tf.backend() as unknown as { runWebGPUProgram?: (...a: unknown[]) => unknown; queue?: GPUQueue };
-    let programs = 0;
-    let submits = 0;
     const tfStep = async () => {
       await net.trainStep(optimizer, x, labels32, patch);
       checkErrors();
@@ -163,23 +166,36 @@ export async function networkBench(ctx: BenchContext, o: HarnessOptions): Promis
       const m = tf.memory() as TfMemory;
       return m.numBytesInGPU ?? m.numBytes;
     };
-    await tfStep();
-    const bytesAfterFirst = bytesNow();
-    await time(engine, 'CAC-Net training step', step, tfStep);
-    const tfSteps = step.filter((t) => t.engine === engine)[0]?.samples.length ?? 0;
-    if (engine === 'tfjs-webgpu' && be.runWebGPUProgram && be.queue) {
-      const run = be.runWebGPUProgram.bind(be);
+    let bytesAfterFirst = 0;
+    // The warm-up step also counts the GPU programs and submits of one step (webgpu).
+    const countedStep = async () => {
+      if (engine !== 'tfjs-webgpu' || !be.runWebGPUProgram || !be.queue) {
+        await tfStep();
+        bytesAfterFirst = bytesNow();
+        return;
+      }
+      let programs = 0;
+      let submits = 0;
+      const runProgram = be.runWebGPUProgram.bind(be);
       const submit = be.queue.submit.bind(be.queue);
-      be.runWebGPUProgram = (...a: unknown[]) => { programs++; return run(...a); };
+      be.runWebGPUProgram = (...a: unknown[]) => { programs++; return runProgram(...a); };
       be.queue.submit = (cbs: Iterable<GPUCommandBuffer>) => { submits++; return submit(cbs); };
-      await tfStep();
-      delete be.runWebGPUProgram;
-      be.queue.submit = submit;
+      try {
+        await tfStep();
+      } finally {
+        delete be.runWebGPUProgram;
+        be.queue.submit = submit;
+      }
+      bytesAfterFirst = bytesNow();
       result.tfjsPerStep = { programs, submits };
+      log(`  tfjs webgpu: ${programs} GPU programs and ${submits} submits a step`);
+    };
+    await time(engine, 'CAC-Net training step', step, tfStep, countedStep);
+    if (engine === 'tfjs-webgpu') {
       result.memory.tfjsBytesAfterFirst = bytesAfterFirst;
       result.memory.tfjsBytesAfterLast = bytesNow();
+      result.memory.tfjsSteps = 1 + (step.find((t) => t.engine === engine)?.samples.length ?? 0);
       result.memory.tfjsPeakBytes = (tf.memory() as TfMemory).numBytesAllocatedInGPU;
-      log(`  tfjs webgpu: ${programs} GPU programs and ${submits} submits a step; ${tfSteps + 2} steps run`);
     }
     optimizer.dispose();
     net.dispose();

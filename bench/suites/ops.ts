@@ -132,7 +132,7 @@ export function opRows(ctx: BenchContext): Row[] {
     const dy = randomArray(n / 8, 12);
     const shape = `${fmtShape(xs)} -> ${fmtShape(ys)}, 2x2x2`;
     rows.push({
-      group, name: 'maxPool3d forward', shape,
+      group, name: 'maxPool3d forward', spec: { op: 'maxpool3d', pass: 'forward', x: xs }, shape,
       roof: { kind: 'bandwidth', amount: F32 * (n + n / 8) },
       contenders: [
         ours(() => {
@@ -146,7 +146,7 @@ export function opRows(ctx: BenchContext): Row[] {
       ],
     });
     rows.push({
-      group, name: 'maxPool3d forward+backward', shape,
+      group, name: 'maxPool3d forward+backward', spec: { op: 'maxpool3d', pass: 'forward_backward', x: xs }, shape,
       roof: { kind: 'bandwidth', amount: F32 * (2 * n + n / 8) },
       contenders: [
         ours(() => {
@@ -177,7 +177,7 @@ export function opRows(ctx: BenchContext): Row[] {
     const dy = randomArray(nOut, 22);
     const shape = `${fmtShape(xs)} -> ${fmtShape(ys)}, half-pixel`;
     rows.push({
-      group, name: 'bilinear up-sampling forward', shape,
+      group, name: 'bilinear up-sampling forward', spec: { op: 'bilinear', pass: 'forward', x: xs, size: [64, 64] }, shape,
       roof: { kind: 'bandwidth', amount: F32 * (nIn + nOut) },
       contenders: [
         ours(() => {
@@ -191,7 +191,7 @@ export function opRows(ctx: BenchContext): Row[] {
       ],
     });
     rows.push({
-      group, name: 'bilinear up-sampling forward+backward', shape,
+      group, name: 'bilinear up-sampling forward+backward', spec: { op: 'bilinear', pass: 'forward_backward', x: xs, size: [64, 64] }, shape,
       roof: { kind: 'bandwidth', amount: F32 * (2 * nIn + nOut) },
       note: "tfjs 4.22's ResizeBilinearGrad ignores halfPixelCenters, so its gradient is not that of its own forward (the diff column shows it)",
       contenders: [
@@ -224,7 +224,7 @@ export function opRows(ctx: BenchContext): Row[] {
     const shape = `${fmtShape(xs)} -> ${fmtShape(ys)}, half-pixel`;
     const note = 'tfjs has no trilinear resize: composed as resizeBilinear over (H,W), then two gathers and a lerp over D';
     rows.push({
-      group, name: 'trilinear up-sampling forward', shape, note,
+      group, name: 'trilinear up-sampling forward', spec: { op: 'trilinear', pass: 'forward', x: xs, size: [16, 64, 64] }, shape, note,
       roof: { kind: 'bandwidth', amount: F32 * (nIn + nOut) },
       contenders: [
         ours(() => {
@@ -238,7 +238,7 @@ export function opRows(ctx: BenchContext): Row[] {
       ],
     });
     rows.push({
-      group, name: 'trilinear up-sampling forward+backward', shape, note: `${note}; tf.grads through it (its bilinear part has the ResizeBilinearGrad mapping bug, see bilinear)`,
+      group, name: 'trilinear up-sampling forward+backward', spec: { op: 'trilinear', pass: 'forward_backward', x: xs, size: [16, 64, 64] }, shape, note: `${note}; tf.grads through it (its bilinear part has the ResizeBilinearGrad mapping bug, see bilinear)`,
       roof: { kind: 'bandwidth', amount: F32 * (2 * nIn + nOut) },
       contenders: [
         ours(() => {
@@ -285,7 +285,7 @@ export function opRows(ctx: BenchContext): Row[] {
       };
     });
     rows.push({
-      group, name: 'batch norm forward', shape, note,
+      group, name: 'batch norm forward', spec: { op: 'batchnorm', pass: 'forward', x: xs }, shape, note,
       roof: { kind: 'bandwidth', amount: F32 * 2 * n },
       contenders: [
         oursNorm(false),
@@ -296,7 +296,7 @@ export function opRows(ctx: BenchContext): Row[] {
       ],
     });
     rows.push({
-      group, name: 'batch norm forward+backward', shape, note: `${note}; gradients to x, gamma, beta`,
+      group, name: 'batch norm forward+backward', spec: { op: 'batchnorm', pass: 'forward_backward', x: xs }, shape, note: `${note}; gradients to x, gamma, beta`,
       roof: { kind: 'bandwidth', amount: F32 * 3 * n },
       contenders: [
         oursNorm(true),
@@ -335,7 +335,7 @@ export function opRows(ctx: BenchContext): Row[] {
       };
     });
     rows.push({
-      group, name: 'group norm forward', shape, note,
+      group, name: 'group norm forward', spec: { op: 'groupnorm', pass: 'forward', x: xs, groups }, shape, note,
       roof: { kind: 'bandwidth', amount: F32 * 2 * n },
       contenders: [
         oursGn(false),
@@ -346,7 +346,7 @@ export function opRows(ctx: BenchContext): Row[] {
       ],
     });
     rows.push({
-      group, name: 'group norm forward+backward', shape, note: `${note}; gradients to x, gamma, beta`,
+      group, name: 'group norm forward+backward', spec: { op: 'groupnorm', pass: 'forward_backward', x: xs, groups }, shape, note: `${note}; gradients to x, gamma, beta`,
       roof: { kind: 'bandwidth', amount: F32 * 3 * n },
       contenders: [
         oursGn(true),
@@ -392,12 +392,12 @@ export function opRows(ctx: BenchContext): Row[] {
       return { run: () => readTf(tf, g([tl])), free: () => tf.dispose([tl, ty]) };
     });
     rows.push({
-      group, name: 'softmax + Dice loss forward', shape, note,
+      group, name: 'softmax + Dice loss forward', spec: { op: 'softmax_dice', pass: 'forward', x: ls, classes }, shape, note,
       roof: { kind: 'bandwidth', amount: F32 * (voxels * classes + voxels) },
       contenders: [oursDice(false), ...tfDice(false)],
     });
     rows.push({
-      group, name: 'softmax + Dice loss forward+backward', shape, note,
+      group, name: 'softmax + Dice loss forward+backward', spec: { op: 'softmax_dice', pass: 'forward_backward', x: ls, classes }, shape, note,
       roof: { kind: 'bandwidth', amount: F32 * (2 * voxels * classes + voxels) },
       contenders: [oursDice(true), ...tfDice(true)],
     });

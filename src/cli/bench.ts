@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CacnetError } from '../gpu/errors.js';
-import type { Command } from './run-command.js';
+import { UsageError, type Command } from './run-command.js';
 
 /** The repository root: src/cli/ (tsx) or dist/cli/ (built) are two levels below it. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,6 +23,7 @@ const PASSED: Record<string, 'string' | 'boolean'> = {
   'no-cpu': 'boolean',
   'no-onnx': 'boolean',
   samples: 'string',
+  patch: 'string',
   'max-time': 'string',
   out: 'string',
   json: 'string',
@@ -39,8 +40,9 @@ export const bench: Command = {
     '  --adapter A        auto (GPU, else SwiftShader), hardware or swiftshader',
     '  --robust           keep Dawn robustness on (both engines)',
     '  --no-tfjs          cacnet alone;  --no-cpu: no tfjs cpu backend;  --no-onnx: no onnxruntime',
+    '  --patch D,H,W      whole-network patch (default 16,64,64 on a GPU, 16,16,16 on SwiftShader)',
     '  --samples N        samples per cell (default 5)',
-    '  --max-time S       seconds a cell keeps sampling once it has its samples (default 1)',
+    '  --max-time S       seconds a cell keeps sampling once it has its samples (default 0.5)',
     '  --out FILE         markdown report (default bench/RESULTS.md; - for none)',
     '  --json FILE        also write every sample as JSON',
     '  Needs the source checkout with its devDependencies (npm ci): about 10 minutes on SwiftShader.',
@@ -61,6 +63,7 @@ export const bench: Command = {
       child.on('error', reject);
       child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
     });
-    if (code !== 0) throw new CacnetError(`the benchmark run failed (exit code ${code}); is tsx installed (npm ci)?`);
+    if (code === 2) throw new UsageError("the benchmark rejected its options (see 'cacnet bench --help')");
+    if (code !== 0) throw new CacnetError(`the benchmark run failed (exit code ${code}); its output above says why (a missing devDependency: run npm ci)`);
   },
 };
