@@ -3,6 +3,7 @@
  * (forward, dX, dW) next to this adapter's FMA peak (independent fma chains in
  * registers), measured in the same run so the ratio survives a noisy machine.
  * Run: npx tsx bench/conv-probe.ts [--shape 1,16,64,64,16] [--cout 16] [--k 3] [--reps 3]
+ * (a 4-long shape [N, H, W, C] runs conv2d)
  */
 import { Runtime } from '../src/gpu/runtime.js';
 import { Tensor } from '../src/gpu/tensor.js';
@@ -82,13 +83,14 @@ const rnd = (n: number, seed: number) => {
   let a = seed;
   return Float32Array.from({ length: n }, () => ((a = (a * 1103515245 + 12345) % 2147483648), a / 2147483648 - 0.5));
 };
-const cin = shape[4]!;
-const wShape = [k, k, k, cin, cout];
+const dims = (shape.length - 2) as 2 | 3;
+const cin = shape[shape.length - 1]!;
+const wShape = [...Array(dims).fill(k), cin, cout];
 const x = Tensor.from(rt, rnd(shape.reduce((a, b) => a * b, 1), 1), shape);
 const w = Tensor.from(rt, rnd(wShape.reduce((a, b) => a * b, 1), 2), wShape);
-const g = convGeometry('conv3d', x, w, 3);
+const g = convGeometry(`conv${dims}d`, x, w, dims);
 const dy = Tensor.from(rt, rnd(g.n * g.d * g.h * g.w * cout, 3), [...shape.slice(0, -1), cout]);
-const flops = 2 * g.n * g.d * g.h * g.w * cout * cin * k ** 3;
+const flops = 2 * g.n * g.d * g.h * g.w * cout * cin * k ** dims;
 
 const peakBefore = await fmaPeak();
 const fwd = await timeMs(() => convForward(x, w, null, g));
@@ -98,7 +100,7 @@ const peakAfter = await fmaPeak();
 const peak = { wall: Math.max(peakBefore.wall, peakAfter.wall), cpu: Math.max(peakBefore.cpu, peakAfter.cpu) };
 const gf = (ms: number) => flops / ms / 1e6;
 console.log(`FMA peak: ${peak.wall.toFixed(1)} GFLOP/s wall, ${peak.cpu.toFixed(1)} GFLOP per CPU-second`);
-console.log(`conv3d ${cin}->${cout} k${k} on ${JSON.stringify(shape)}: ${(flops / 1e9).toFixed(2)} GFLOP per pass`);
+console.log(`conv${dims}d ${cin}->${cout} k${k} on ${JSON.stringify(shape)}: ${(flops / 1e9).toFixed(2)} GFLOP per pass`);
 const row = (name: string, t: Timing) =>
   console.log(`  ${name.padEnd(8)} ${t.wallMs.toFixed(1).padStart(7)} ms  ${gf(t.wallMs).toFixed(2).padStart(6)} GFLOP/s wall (${((100 * gf(t.wallMs)) / peak.wall).toFixed(0).padStart(3)}%)` +
     `  ${gf(t.cpuMs).toFixed(2).padStart(6)} GFLOP/CPU-s (${((100 * gf(t.cpuMs)) / peak.cpu).toFixed(0).padStart(3)}% of peak)`);

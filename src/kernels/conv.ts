@@ -38,7 +38,12 @@ export interface ConvOptions {
   workgroups?: number;
 }
 
-const WORKGROUPS = 64;
+/**
+ * Persistent workgroups: each loads its resident operand once, so it should
+ * get a few dozen blocks; a CPU adapter needs only a few per core.
+ */
+const BLOCKS_PER_WORKGROUP = 64;
+const MAX_WORKGROUPS = 32;
 /** Partial weight gradients kept at most (floats) before the split count is reduced. */
 const PARTIAL_FLOATS = 1 << 23;
 
@@ -208,8 +213,11 @@ ${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(
   });
 }
 
-function workgroupsFor(rows: number, opts: ConvOptions): number {
-  return Math.max(1, Math.min(rows, opts.workgroups ?? WORKGROUPS));
+function workgroupsFor(g: ConvGeometry, pl: Plan, opts: ConvOptions): number {
+  const rows = g.n * g.d * g.h;
+  const blocks = rows * Math.ceil(g.w / pl.shape.mb);
+  const auto = Math.min(MAX_WORKGROUPS, Math.ceil(blocks / BLOCKS_PER_WORKGROUP));
+  return Math.max(1, Math.min(rows, opts.workgroups ?? auto));
 }
 
 function runWindowConv(label: string, a: Tensor, w: Tensor, bias: Tensor | null, outShape: number[], g: ConvGeometry, inputGrad: boolean, opts: ConvOptions): Tensor {
@@ -219,7 +227,6 @@ function runWindowConv(label: string, a: Tensor, w: Tensor, bias: Tensor | null,
   const pl = plan(g, inC, outC, opts, rt);
   const source = windowConvSource(g, pl, inputGrad, bias !== null);
   const y = Tensor.empty(rt, outShape, 'f32', label);
-  const rows = g.n * g.d * g.h;
   const slices = Math.ceil(outC / (4 * pl.shape.nb));
   for (let chunk = 0; chunk < pl.chunks; chunk++) {
     const kd0 = Math.floor(chunk / pl.channelBlocks) * pl.kdPerChunk;
@@ -229,7 +236,7 @@ function runWindowConv(label: string, a: Tensor, w: Tensor, bias: Tensor | null,
       source,
       buffers: bias ? [a.buffer, w.buffer, y.buffer, bias.buffer] : [a.buffer, w.buffer, y.buffer],
       uniforms: uniforms(g, inC, outC, pl, kd0, c0, chunk > 0, chunk === pl.chunks - 1),
-      workgroups: [workgroupsFor(rows, opts), slices, 1],
+      workgroups: [workgroupsFor(g, pl, opts), slices, 1],
     });
   }
   return y;
@@ -276,9 +283,14 @@ function weightGradSource(g: ConvGeometry, pl: Plan): string {
 export function convWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[], g: ConvGeometry, opts: ConvOptions = {}): Tensor {
   const rt = x.rt;
   const pl = plan(g, g.cin, g.cout, opts, rt);
-  const rows = g.n * g.d * g.h;
   const wSize = g.kd * g.kh * g.kw * g.cin * g.cout;
-  const splits = Math.max(1, Math.min(workgroupsFor(rows, opts), Math.floor(PARTIAL_FLOATS / wSize)));
+  // Each split writes its whole partial dW (a scatter per element), so it needs
+  // some blocks to amortise that; more splits than forward workgroups keep the
+  // cores busy, and the partial sums are reduced in one pass.
+  const rows = g.n * g.d * g.h;
+  const blocks = rows * Math.ceil(g.w / pl.shape.mb);
+  const auto = Math.min(2 * MAX_WORKGROUPS, Math.ceil(blocks / (BLOCKS_PER_WORKGROUP / 4)));
+  const splits = Math.max(1, Math.min(opts.workgroups ?? auto, rows, Math.floor(PARTIAL_FLOATS / wSize)));
   const part = Tensor.empty(rt, [splits, wSize], 'f32', 'conv-weight-grad partials');
   rt.dispatch({
     label: 'conv-weight-grad',
