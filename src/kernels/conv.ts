@@ -7,13 +7,16 @@
  *  - dX       dX[v, ci] = Σ dY[v + t - p, co] · W[flip t, ci, co] (same kernel, B = flipped, transposed W)
  *  - dW       dW[t, ci, co] = Σ_v X[v + t - p, ci] · dY[v, co]    (C resident: dW chunk; K = voxels
  *             split over workgroups into partial sums, then reduced)
- * Spatial sizes are uniforms; channel counts, kernel sizes and blocking are
- * baked into the source (one pipeline per layer type, constant divisions).
+ * Spatial sizes and channel counts are uniforms; KH, KW, the chunk width and
+ * the blocking are baked into the source, so a network's many layer widths
+ * share a few pipelines (each SwiftShader compile costs about a second).
+ * A K too long to unroll in one pipeline runs as several chunk dispatches
+ * that accumulate into Y (forward, dX) or as the grid's z axis (dW).
  */
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Runtime } from '../gpu/runtime.js';
-import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, type LineGemmShape } from './gemm-core.js';
+import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, unrolledFmas, type LineGemmShape } from './gemm-core.js';
 import { sumAxes, sumMiddle } from './reduce.js';
 
 export interface ConvGeometry {
@@ -107,14 +110,14 @@ function plan(g: ConvGeometry, inChannels: number, outChannels: number, opts: Co
   const nb = Math.min(4, Math.ceil(outChannels / 4));
   const mb = Math.min(Math.floor(16 / nb), nextPow2(g.w));
   const budget = opts.maxUnrolledFmas ?? MAX_UNROLLED_FMAS;
-  const perPlaneChannel = g.kh * g.kw * mb * nb;
+  const fmas = (planes: number, channels: number) => unrolledFmas({ lines: planes * g.kh, taps: g.kw, chunkChannels: channels, mb, nb });
   // Shrink: halve powers of two above 16, then step down through multiples of 4.
   const shrink = (c: number) => (c > 16 ? c / 2 : c % 4 === 0 ? c - 4 : Math.floor(c / 4) * 4);
   let cc = inChannels <= 16 ? inChannels : 2 ** Math.floor(Math.log2(inChannels));
-  while (cc > 4 && perPlaneChannel * cc > budget) cc = shrink(cc);
+  while (cc > 4 && fmas(1, cc) > budget) cc = shrink(cc);
   let kdPerChunk = 1;
   for (let k = g.kd; k >= 1; k--) {
-    if (g.kd % k === 0 && perPlaneChannel * cc * k <= budget) {
+    if (g.kd % k === 0 && fmas(k, cc) <= budget) {
       kdPerChunk = k;
       break;
     }

@@ -3,37 +3,38 @@
  *
  *     C[m, n] = Σ_k A[m, k] · B[k, n]
  *
- * where A is read along *lines*: the M axis is blocked into runs of consecutive
- * positions of a line (the W axis of a channels-last volume), and K is
- * (input lines of the chunk) × (window taps along the line) × (channels). A
- * plain matrix is the case of one line per row and one tap; a convolution is
- * KD·KH lines and KW taps. Because a window of positions is gathered once and
- * shared by every tap that reads it, each input value loaded from memory feeds
- * up to KW·NB fused multiply-adds instead of NB.
+ * where A is read along *lines*: the M axis is blocked into runs of MB
+ * consecutive positions of a line (the W axis of a channels-last volume), and K
+ * is (input lines of the chunk) × (window taps along the line) × (channels). A
+ * KD×KH×KW convolution is KD·KH lines and KW taps; a 1×1 convolution is a
+ * plain GEMM over voxels (one line, one tap). A window of MB + KW - 1
+ * positions is gathered once and shared by every tap that reads it, so each
+ * value loaded from memory feeds up to KW·NB multiply-adds instead of NB.
  *
- * Why this shape: on SwiftShader (our reference adapter, a CPU) a workgroup's
- * invocations are the 4 lanes of a SIMD register, and every load or store at a
- * dynamic address is a branchy 4-lane gather (~33 cycles), while a
- * quadBroadcast and a private-array access at a constant index are register
- * moves. So the core
+ * Why this shape. On SwiftShader (the reference adapter: a CPU JIT, Subzero
+ * backend) a workgroup's invocations are the 4 lanes of an SSE register and
+ * every load or store at a dynamic address is a branchy 4-lane gather or
+ * scatter (~30 cycles); workgroup-memory arrays are slower still. Measured per
+ * use: a register operand is ~0.5 ns, a private array at a constant index ~1 ns,
+ * a quadBroadcast ~3-10 ns, a gather ~11 ns. So the core
  *  - runs one quad (4 invocations) per workgroup; lanes split N, NB columns each
  *    (column n = slice·4·NB + 4·j + lane, so a quad touches 4 adjacent floats);
  *  - gathers A once per block as "packs" (lane l loads channel 4q + l of one
  *    window position: the quad's 16-byte, vec4-like load) and shares each value
  *    with quadBroadcast; without subgroups each lane loads it itself;
  *  - keeps one operand resident in a private array read at constant indices
- *    (generated code is fully unrolled over the chunk), and the other in
- *    registers:
+ *    (generated code is fully unrolled over the chunk), the other in registers:
  *      'b' resident  (forward, input gradient): B chunk private, a block of
- *                     MB positions × NB columns accumulates in registers;
+ *                     MB positions × NB columns accumulates in registers, as
+ *                     SSA values (no function-scope variables);
  *      'c' resident  (weight gradient): the C chunk private, a block of MB
  *                     positions × NB columns of B in registers, K streams;
  *  - is persistent: each workgroup strides over rows, so the resident operand
- *    is loaded once per workgroup, and never uses workgroup barriers.
- * Short-circuit && / || are never emitted: SwiftShader compiles them into
- * nested control flow whose compile time explodes; bool & and | are used.
- * Every index is clamped in range before it is read (robustness is off):
- * select() evaluates both sides.
+ *    is loaded once per workgroup, and it never needs a workgroup barrier.
+ * Short-circuit && / || are never emitted: SwiftShader turns them into nested
+ * control flow whose compile time explodes; bool & and | are used instead.
+ * Every index is clamped in range before it is read (robustness is off, and
+ * select() evaluates both sides).
  */
 
 /** WGSL statements/expressions supplied by the op (a convolution, a matmul). */
@@ -113,12 +114,12 @@ export interface LineGemmShape {
   subgroups: boolean;
 }
 
-/** Rough cost model for picking shapes: FMAs emitted per block (code size). */
+/** Multiply-adds emitted per block: the code size, which sets the compile time. */
 export function unrolledFmas(s: Pick<LineGemmShape, 'lines' | 'taps' | 'chunkChannels' | 'mb' | 'nb'>): number {
   return s.lines * s.taps * s.chunkChannels * s.mb * s.nb;
 }
 
-/** Compile-time budget: SwiftShader compiles ~3-4k FMAs in about a second. */
+/** Compile budget per pipeline: SwiftShader compiles ~3.5k unrolled FMAs in about a second. */
 export const MAX_UNROLLED_FMAS = 3500;
 
 const quads = (c: number) => Math.ceil(c / 4);
