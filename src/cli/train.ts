@@ -32,7 +32,7 @@ function num(v: unknown, name: string, fallback: number): number {
 }
 
 /** Training defaults that reproduce the shipped weights (see README). */
-export const SHIPPED_RECIPE = { config: 'demo', steps: 600, lr: 3e-3, seed: 20181116, trainCount: 40, valCount: 5, batch: 1, patch: '16,64,64' };
+export const SHIPPED_RECIPE = { config: 'demo', steps: 450, lr: 3e-3, seed: 20181116, trainCount: 40, valCount: 5, batch: 1, patch: '16,32,32' };
 
 export const trainCommand: Command = {
   name: 'train',
@@ -65,7 +65,7 @@ export const trainCommand: Command = {
     `  --patch D,H,W       patch size in voxels (default ${SHIPPED_RECIPE.patch})`,
     '  --out DIR           checkpoint folder (default runs/<config>-<variant>)',
     '  --resume            continue from the checkpoint in --out',
-    '  --checkpoint-every N  steps between checkpoints (default 50)',
+    '  --checkpoint-every N  steps between checkpoints (default 25)',
     '  --stop-after N      stop after step N (resume later with --resume)',
   ],
   async run(v) {
@@ -94,7 +94,7 @@ export const trainCommand: Command = {
       foregroundProbability: 0.7,
       seed,
       checkpointDir: out,
-      checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 50, 1),
+      checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 25, 1),
       validateEvery: 100,
       stopAfter: v['stop-after'] === undefined ? undefined : int(v['stop-after'], 'stop-after', 0, 1),
     };

@@ -12,7 +12,7 @@ import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { reshape } from '../autograd/ops.js';
 import { sizeMultiple, type NetConfig } from './config.js';
 import { InitStream } from './init.js';
-import { Conv, Dropout } from './layers.js';
+import { Conv, Dropout, priorBias } from './layers.js';
 import { Module } from './module.js';
 import { UDenseNet2d } from './udensenet.js';
 import { UNet } from './unet.js';
@@ -63,7 +63,7 @@ export class CacNet extends Module {
       case 'udensenet': {
         const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c));
         this.stage2d = s2;
-        this.head2d = this.child('head', new Conv(rt, init, 2, s2.outChannels, c.classes, 1, { head: true }));
+        this.head2d = this.child('head', new Conv(rt, init, 2, s2.outChannels, c.classes, 1, { head: true, biasInit: priorBias(c.classes) }));
         break;
       }
       case 'unet3d':

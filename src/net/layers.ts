@@ -20,14 +20,14 @@ export class Conv extends Module {
     readonly cin: number,
     readonly cout: number,
     readonly k: number,
-    opts: { bias?: boolean; head?: boolean } = {},
+    opts: { bias?: boolean; head?: boolean; biasInit?: Float32Array } = {},
   ) {
     super(rt);
     const taps = k ** dims;
     const shape = dims === 2 ? [k, k, cin, cout] : [k, k, k, cin, cout];
     const count = taps * cin * cout;
     this.weight = this.param('weight', opts.head ? init.small(count) : init.he(count, taps * cin), shape);
-    this.bias = opts.bias === false ? null : this.param('bias', new Float32Array(cout), [cout]);
+    this.bias = opts.bias === false ? null : this.param('bias', opts.biasInit ?? new Float32Array(cout), [cout]);
   }
 
   forward(x: Tensor): Tensor {
@@ -81,6 +81,19 @@ export class Dropout extends Module {
     if (!this.training || this.p === 0) return x;
     return dropout(x, this.p, { training: true, seed: (Math.imul(this.seed ^ 0x9e3779b9, 1) + Math.imul(this.step + 1, 0x85ebca6b)) >>> 0 });
   }
+}
+
+/**
+ * Bias of a classification head that starts the softmax at a prior: background
+ * probability 1 - (C-1)·p, each foreground class p. With calcium in a tiny
+ * fraction of voxels, a uniform start makes every foreground Dice ≈ 0 and the
+ * first hundreds of steps only learn "mostly background" (cf. the prior
+ * initialisation of focal-loss detectors).
+ */
+export function priorBias(classes: number, p = 0.01): Float32Array {
+  const b = new Float32Array(classes);
+  b[0] = Math.log((1 - (classes - 1) * p) / p);
+  return b;
 }
 
 /** Largest group count <= wanted that divides channels. */

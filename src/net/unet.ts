@@ -12,7 +12,7 @@ import { concat, relu } from '../autograd/ops.js';
 import { maxPool2d, maxPool3d } from '../autograd/pool.js';
 import { upsampleBilinear2d, upsampleTrilinear3d } from '../autograd/resize.js';
 import type { InitStream } from './init.js';
-import { BatchNorm, Conv, Dropout, GroupNorm, groupsFor } from './layers.js';
+import { BatchNorm, Conv, Dropout, GroupNorm, groupsFor, priorBias } from './layers.js';
 import { Module } from './module.js';
 
 export interface UNetOptions {
@@ -72,9 +72,9 @@ export class UNet extends Module {
       const inC = width(l + 1) + (o.skips ? width(l) : 0);
       this.decoder.push([this.child(`dec${l}a`, new ConvUnit(rt, init, o, inC, width(l))), this.child(`dec${l}b`, new ConvUnit(rt, init, o, width(l), width(l)))]);
     }
-    this.head = o.classes > 0 ? this.child('head', new Conv(rt, init, o.dims, width(0), o.classes, 1, { head: true })) : null;
+    this.head = o.classes > 0 ? this.child('head', new Conv(rt, init, o.dims, width(0), o.classes, 1, { head: true, biasInit: priorBias(o.classes) })) : null;
     for (let l = 1; l <= o.supervisedLevels && l <= o.levels - 2; l++) {
-      this.deepHeads.push(this.child(`deep${l}`, new Conv(rt, init, o.dims, width(l), o.classes, 1, { head: true })));
+      this.deepHeads.push(this.child(`deep${l}`, new Conv(rt, init, o.dims, width(l), o.classes, 1, { head: true, biasInit: priorBias(o.classes) })));
     }
     this.outChannels = o.classes > 0 ? o.classes : width(0);
   }
