@@ -194,7 +194,7 @@ function stepProfileSection(n: NetworkResult): string[] {
   const step = n.step.find((t) => t.engine === 'cacnet')?.median ?? NaN;
   const groups = byLabel(p);
   const L = [
-    `Where cacnet's training step goes (${p.kernels.length} dispatches replayed one by one, ${fmtMs(p.kernelSeconds * 1e3)} ms in all against a ${fmtMs(step * 1e3)} ms step), by kernel:`,
+    `Where cacnet's training step goes (${p.kernels.length} dispatches replayed one by one as in the kernel profile below, ${fmtMs(p.kernelSeconds * 1e3)} ms in all against a ${fmtMs(step * 1e3)} ms step), by kernel:`,
     '',
     '| kernel | dispatches | ms | share | bound MiB |',
     '|---|---:|---:|---:|---:|',
@@ -213,9 +213,9 @@ function profileSection(res: BenchResults): string[] {
   const rows = res.rows.filter((r) => r.profile && r.profile.kernels.length > 0);
   if (rows.length === 0) return [];
   const L = ['## Kernel profile (cacnet, capture and replay)', ''];
-  L.push('Each dispatch of one call, replayed alone (median of 3, 1 dispatch a submit, so a kernel\'s time includes one');
-  L.push('submit): workgroup size, workgroups launched, time, share of the call\'s kernels, bytes of the buffers it binds');
-  L.push('(an upper bound on what it moves) and that over its time.', '');
+  L.push('Each dispatch of one call, replayed alone: (time of 4 in one submit − time of 1) / 3, so without the submit');
+  L.push('latency, median of 3. Workgroup size, workgroups launched, time, share of the call\'s kernels, bytes of the');
+  L.push('buffers it binds (an upper bound on what it moves) and that over its time.', '');
   for (const r of rows) {
     const p = r.profile!;
     const call = timingOf(r, 'cacnet')?.median ?? NaN;
@@ -257,6 +257,7 @@ export function renderMarkdown(res: BenchResults): string {
     L.push(`| FMA rate | ${r.fmaGflops.toFixed(1)} GFLOP/s | ${r.fmaProbes.map((p) => `${p.config}: ${p.value.toFixed(1)}`).join('; ')} |`);
     L.push(`| copy bandwidth (shader, read + write) | ${r.copyGBps.toFixed(2)} GB/s | ${r.copyProbes.map((p) => `${p.config}: ${p.value.toFixed(2)}`).join('; ')} |`);
     L.push(`| copyBufferToBuffer (read + write) | ${r.blitGBps.toFixed(2)} GB/s | for reference: not reachable from a shader |`);
+    for (const p of r.operandProbes ?? []) L.push(`| scalar FMA, one operand from a ${p.config} | ${p.value.toFixed(2)} GFLOP/s | what an inner loop's operand source costs |`);
     const o = res.overheads;
     if (o) {
       L.push(`| one dispatch (trivial kernel, 500 in a submit) | ${o.dispatchMicros.toFixed(0)} µs | what every extra kernel launch costs |`);

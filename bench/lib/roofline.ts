@@ -23,6 +23,76 @@ export interface Roofline {
   blitGBps: number;
   fmaProbes: RoofProbe[];
   copyProbes: RoofProbe[];
+  /**
+   * Scalar-FMA rate when one operand of every FMA comes from somewhere other
+   * than a register: what a kernel's inner loop pays for where it reads from.
+   */
+  operandProbes: RoofProbe[];
+}
+
+type OperandSource = 'register' | 'private array, constant index' | 'private array, dynamic index' | 'storage buffer, same index on all lanes' | 'quadBroadcast of the other operand';
+
+function operandSource(mode: OperandSource, chains: number, unroll: number): string {
+  const decl = Array.from({ length: chains }, (_, j) => `var a${j} = f32(i) * ${(j + 1) * 1e-7};`).join('\n  ');
+  const op = (j: number, u: number) => {
+    const k = (j * unroll + u) * 7;
+    const b =
+      mode === 'private array, constant index' ? `bp[${k % 256}]`
+        : mode === 'private array, dynamic index' ? `bp[(t + ${k}u) & 255u]`
+          : mode === 'storage buffer, same index on all lanes' ? `B[(t + ${k}u) & 255u]`
+            : 'b';
+    const a = mode === 'quadBroadcast of the other operand' ? `quadBroadcast(a${j}, ${j % 4}u)` : `a${j}`;
+    return `a${j} = fma(${a}, ${b}, c);`;
+  };
+  const body = Array.from({ length: unroll }, (_, u) => Array.from({ length: chains }, (_, j) => op(j, u)).join(' ')).join('\n    ');
+  return /* wgsl */ `${mode === 'quadBroadcast of the other operand' ? 'enable subgroups;' : ''}
+struct P { iters: u32, b: f32, c: f32, pad: u32 }
+@group(0) @binding(0) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  let b = p.b;
+  let c = p.c;
+  var bp: array<f32, 256>;
+  for (var k = 0u; k < 256u; k++) { bp[k] = B[k] * p.b; }
+  ${decl}
+  for (var t = 0u; t < p.iters; t++) {
+    ${body}
+  }
+  Y[i] = ${Array.from({ length: chains }, (_, j) => `a${j}`).join(' + ')} + bp[i & 255u] + B[i & 255u];
+}`;
+}
+
+/** FMA rate by operand source (see Roofline.operandProbes). */
+export async function measureOperandSources(rt: Runtime, log: (s: string) => void = () => {}): Promise<RoofProbe[]> {
+  const modes: OperandSource[] = ['register', 'private array, constant index', 'private array, dynamic index', 'storage buffer, same index on all lanes'];
+  if (rt.has('subgroups')) modes.push('quadBroadcast of the other operand');
+  const wg = 64;
+  const workgroups = 128;
+  const chains = 8;
+  const unroll = 4;
+  const y = Tensor.empty(rt, [wg * workgroups]);
+  const b = Tensor.from(rt, new Float32Array(256).fill(0.999), [256]);
+  const out: RoofProbe[] = [];
+  for (const mode of modes) {
+    const source = operandSource(mode, chains, unroll);
+    let iters = 64;
+    const once = () => rt.dispatch({ label: 'roofline-operand', source, buffers: [y.buffer, b.buffer], uniforms: new Uint32Array([iters, f32bits(0.99999), f32bits(1e-6), 0]), workgroups });
+    let s = await timeDispatches(rt, once, 1, 1);
+    while (s < 0.04 && iters < 1 << 18) {
+      iters = Math.min(1 << 18, Math.ceil(iters * Math.min(16, Math.max(2, 0.06 / Math.max(s, 1e-4)))));
+      s = await timeDispatches(rt, once, 1, 1);
+    }
+    s = await timeDispatches(rt, once, 1, 3);
+    const gflops = (2 * wg * workgroups * chains * unroll * iters) / s / 1e9;
+    out.push({ config: mode, value: gflops });
+    log(`  fma operand from ${mode}: ${gflops.toFixed(2)} GFLOP/s`);
+  }
+  y.dispose();
+  b.dispose();
+  return out;
 }
 
 function fmaSource(wg: number, chains: number, unroll: number): string {
@@ -121,7 +191,9 @@ export async function measureRoofline(rt: Runtime, log: (s: string) => void = ()
   x.dispose();
   y.dispose();
   rt.trim();
+  const operandProbes = await measureOperandSources(rt, log);
   return {
+    operandProbes,
     fmaGflops: Math.max(...fmaProbes.map((p) => p.value)),
     copyGBps: Math.max(...copyProbes.map((p) => p.value)),
     blitGBps,
@@ -133,6 +205,19 @@ export async function measureRoofline(rt: Runtime, log: (s: string) => void = ()
 /** A power-of-two workgroup count as an exact x*y grid (no invocation past the end). */
 function exactGrid(count: number): [number, number, number] {
   return count <= 32768 ? [count, 1, 1] : [32768, count / 32768, 1];
+}
+
+/** Best of two probes (one at the start of a run, one at its end): the adapter's limit is what it reached. */
+export function bestOf(a: Roofline, b: Roofline): Roofline {
+  const merge = (x: RoofProbe[], y: RoofProbe[]) => x.map((p, i) => ({ config: p.config, value: Math.max(p.value, y[i]?.value ?? 0) }));
+  return {
+    fmaGflops: Math.max(a.fmaGflops, b.fmaGflops),
+    copyGBps: Math.max(a.copyGBps, b.copyGBps),
+    blitGBps: Math.max(a.blitGBps, b.blitGBps),
+    fmaProbes: merge(a.fmaProbes, b.fmaProbes),
+    copyProbes: merge(a.copyProbes, b.copyProbes),
+    operandProbes: merge(a.operandProbes, b.operandProbes),
+  };
 }
 
 function f32bits(v: number): number {

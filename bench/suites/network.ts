@@ -114,7 +114,7 @@ export async function networkBench(ctx: BenchContext, o: HarnessOptions): Promis
   const oursPerStep = delta(c0, counters(), 1);
   const mem = rt.memory();
   log('  profiling one cacnet training step, kernel by kernel');
-  const stepProfile = await profileCall(rt, oursStep, 1, 1);
+  const stepProfile = await profileCall(rt, oursStep, 1);
   opt.dispose();
   model.dispose();
   rt.trim();
