@@ -242,13 +242,15 @@ export function renderMarkdown(res: BenchResults): string {
   L.push(`| load average at start / end | ${e.loadStart.map((v) => v.toFixed(2)).join(', ')} / ${e.loadEnd.map((v) => v.toFixed(2)).join(', ')} |`);
   for (const [k, v] of Object.entries(e.versions)) L.push(`| ${k} | ${v} |`);
   L.push('');
-  L.push('Method: each cell is the median of Benchmark.js samples (one call per sample, after a calibration call that');
-  L.push('also compiles pipelines). A call ends when all its outputs are back on the host (`read()` for cacnet,');
-  L.push('`await data()` for tfjs, the output tensor for onnxruntime). Speed-ups are other engine / cacnet, from');
-  L.push('medians of this same run. "% roof" is the achieved rate over the roofline probe below: FLOPs / time over the');
-  L.push('FMA rate for convolutions, minimal bytes (each input read once, each output written once) / time over the');
-  L.push('copy bandwidth for the rest. "disp/sub" is cacnet\'s dispatches and submits per call. "max rel. diff" is');
-  L.push('max |other − cacnet| / max |cacnet| over the first output, per other engine in column order.', '');
+  L.push('Method: each cell is the median of Benchmark.js samples (one call per sample) after one untimed warm-up');
+  L.push('call that compiles the pipelines; very slow cells get fewer samples (about 12 s of calls each, at least one).');
+  L.push('A call ends when all its outputs are back on the host (`read()` for cacnet, `await data()` for tfjs, the output');
+  L.push('tensor for onnxruntime). Speed-ups are other engine / cacnet, from medians of this same run. "% roof" is the');
+  L.push('achieved rate over the roofline probe below: FLOPs / time over the FMA rate for convolutions, minimal bytes');
+  L.push('(each input read once, each output written once) / time over the copy bandwidth for the rest. "disp/sub" is');
+  L.push('cacnet\'s dispatches and submits per call (each readback is a submit: rows that read back three gradients show');
+  L.push('three). "max rel. diff" is max |other − cacnet| / max |cacnet| over the first output, per other engine in column');
+  L.push('order: every engine computes the same thing.', '');
 
   if (res.roofline) {
     const r = res.roofline;
