@@ -33,7 +33,7 @@ type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [options]    (or: cacnet bench [options])
 
-  --quick            2 samples a row and a small whole-network patch: a smoke run (~3 min on SwiftShader)
+  --quick            2 samples a row and a small whole-network patch: a smoke run (about 5 min on SwiftShader)
   --only LIST        comma-separated suites: ${SUITES.join(',')} (default: all)
   --adapter A        auto (GPU first, then SwiftShader), hardware, swiftshader (default auto)
   --robust           keep Dawn's robustness on (both engines)
