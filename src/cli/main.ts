@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `cacnet` command. */
+import { bench } from './bench.js';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evalCommand } from './eval.js';
@@ -9,7 +10,7 @@ import { score } from './score.js';
 import { trainCommand } from './train.js';
 import { helpText, runCommand, type Command } from './run-command.js';
 
-const COMMANDS: Command[] = [demo, trainCommand, infer, score, evalCommand, phantoms, doctor];
+const COMMANDS: Command[] = [demo, trainCommand, infer, score, evalCommand, phantoms, bench, doctor];
 
 function usage(): string {
   return [
