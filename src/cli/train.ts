@@ -10,6 +10,7 @@ import { train, type Scan, type TrainOptions } from '../net/train.js';
 import type { Command } from './run-command.js';
 import { UsageError } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
+import { crossValidate } from './cross-validate.js';
 
 export function phantomScans(seed: number, count: number, idPrefix: string): Scan[] {
   const scans: Scan[] = [];
@@ -52,6 +53,7 @@ export const trainCommand: Command = {
     resume: { type: 'boolean' },
     'checkpoint-every': { type: 'string' },
     'stop-after': { type: 'string' },
+    folds: { type: 'string' },
   },
   help: [
     `  --config NAME       network widths: ${Object.keys(CONFIGS).join(', ')} (default ${SHIPPED_RECIPE.config})`,
@@ -67,6 +69,7 @@ export const trainCommand: Command = {
     '  --resume            continue from the checkpoint in --out',
     '  --checkpoint-every N  steps between checkpoints (default 25)',
     '  --stop-after N      stop after step N (resume later with --resume)',
+    '  --folds K           K-fold cross-validation over the --train-count phantoms (stratified by risk), as in the paper',
   ],
   async run(v) {
     const out = (v.out as string | undefined) ?? `runs/${(v.config as string) ?? SHIPPED_RECIPE.config}-${(v.variant as string) ?? 'cacnet'}`;
@@ -103,15 +106,21 @@ export const trainCommand: Command = {
     console.error(`generating ${trainCount} training and ${valCount} validation phantoms...`);
     const trainScans = phantomScans(seed, trainCount, 'train-');
     const valScans = phantomScans(seed + 1, valCount, 'val-');
-    const rt = await Runtime.create();
-    const model = new CacNet(rt, config);
-    console.error(`${VARIANTS[config.variant]}: ${model.parameterCount().toLocaleString('en-US')} parameters, on ${rt.description.description || rt.description.vendor}`);
     const bar = new ProgressLine();
     o.onProgress = (p) => {
       const fg = p.dice.slice(1).map((d) => d.toFixed(2)).join('/');
       const val = p.validationDice ? ` val ${p.validationDice.slice(1).map((d) => d.toFixed(2)).join('/')}` : '';
       bar.update(p.step, p.steps, `loss ${p.loss.toFixed(3)} dice LAD/LCX/RCA ${fg}${val} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${formatSeconds(p.etaSeconds)}`);
     };
+    const rt = await Runtime.create();
+    if (v.folds !== undefined) {
+      const k = int(v.folds, 'folds', 5, 2);
+      await crossValidate(rt, config, [...trainScans, ...valScans], k, o, out);
+      rt.destroy();
+      return;
+    }
+    const model = new CacNet(rt, config);
+    console.error(`${VARIANTS[config.variant]}: ${model.parameterCount().toLocaleString('en-US')} parameters, on ${rt.description.description || rt.description.vendor}`);
     await mkdir(out, { recursive: true });
     const result = await train(rt, model, trainScans, valScans, o, !!v.resume);
     console.log(`trained to step ${result.step}; checkpoint in ${out}/ (weights: ${join(out, 'model.safetensors')})`);

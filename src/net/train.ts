@@ -19,7 +19,7 @@ import { concat } from '../autograd/ops.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import type { CacNet } from './cacnet.js';
 import { foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
-import { cacnetLoss } from './loss.js';
+import { cacnetLoss, presentClassWeights } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
 
 export interface Scan {
@@ -35,6 +35,8 @@ export interface TrainOptions {
   patch: [number, number, number];
   batch: number;
   foregroundProbability: number;
+  /** Dice weight of an artery absent from the step's patches (see presentClassWeights). */
+  absentClassWeight?: number;
   seed: number;
   checkpointDir?: string;
   checkpointEvery?: number;
@@ -144,7 +146,8 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valS
       const report = tidy(() => {
         const x = Tensor.from(rt, batch.x, [o.batch, ...o.patch, 1]);
         const y = Tensor.from(rt, batch.y, [o.batch, ...o.patch], 'u32');
-        const r = cacnetLoss(model.forward(x), y, model.config);
+        const weights = presentClassWeights(batch.y, model.config.classes, o.absentClassWeight ?? 0.1);
+        const r = cacnetLoss(model.forward(x), y, model.config, weights);
         backward(r.loss);
         // One readback per step: the loss and the per-class Dice travel together.
         return noGrad(() => concat([r.loss, r.dice]));
