@@ -7,7 +7,8 @@ import { NonFiniteLossError } from '../src/gpu/errors.js';
 import { backward, noGrad } from '../src/autograd/tape.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { DEMO_CONFIG, PAPER_CONFIG, TINY_CONFIG, VARIANTS, type NetConfig, type Variant } from '../src/net/config.js';
-import { cacnetLoss } from '../src/net/loss.js';
+import { balancedVoxelWeights, cacnetLoss, presentClassWeights, weightedCrossEntropy } from '../src/net/loss.js';
+import { gradCheck } from '../src/autograd/gradcheck.js';
 import { makeOptimizer, train, type Scan } from '../src/net/train.js';
 import { windowStarts } from '../src/net/infer.js';
 import { generatePhantom } from '../src/io/phantom.js';
@@ -144,6 +145,34 @@ describe('CAC-Net', () => {
     for (const p of model.parameters()) p.grad?.dispose();
     expect(rt.memory().liveBytes).toBe(live0);
     model.dispose();
+  });
+});
+
+describe('training loss', () => {
+  it('the class-balanced cross-entropy matches float64 and finite differences', async () => {
+    const rt = await gpu();
+    const logits = randomArray(5 * 4, 21, -2, 2);
+    const labels = Uint32Array.from([0, 2, 0, 0, 3]);
+    const w = balancedVoxelWeights(labels, 4);
+    // Half the weight on the two calcium voxels, half on the three background ones.
+    expect(w[1 * 4 + 2]).toBeCloseTo(0.25);
+    expect(w[0]).toBeCloseTo(1 / 6);
+    let want = 0;
+    for (let v = 0; v < 5; v++) {
+      const row = Array.from(logits.slice(v * 4, v * 4 + 4));
+      const lse = Math.log(row.reduce((s, z) => s + Math.exp(z), 0));
+      want -= w[v * 4 + labels[v]!]! * (row[labels[v]!]! - lse);
+    }
+    const got = tidy(() => weightedCrossEntropy(Tensor.from(rt, logits, [5, 4]), Tensor.from(rt, w, [5, 4])));
+    expect(await got.item()).toBeCloseTo(want, 5);
+    got.dispose();
+    const res = await gradCheck(rt, ([z]) => weightedCrossEntropy(z!, Tensor.from(rt, w, [5, 4])), [{ data: logits, shape: [5, 4] }]);
+    expect(res.ok, JSON.stringify(res.failures)).toBe(true);
+  });
+
+  it('absent arteries get the small Dice weight, present ones 1', () => {
+    expect(presentClassWeights(Uint32Array.from([0, 2, 0]), 4, 0.1)).toEqual([0, 0.1, 1, 0.1]);
+    expect(presentClassWeights(Uint32Array.from([0, 0]), 4, 0.1)).toEqual([0, 1, 1, 1]);
   });
 });
 

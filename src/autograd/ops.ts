@@ -89,6 +89,13 @@ export function square(x: Tensor): Tensor {
   return record('square', y, [x], (g) => [binary('square-backward', x, g, '2.0 * a * b')]);
 }
 
+/** Natural log, clamped below at `floor` so probabilities that underflow stay finite. */
+export function logClamped(x: Tensor, floor = 1e-7): Tensor {
+  x.assertLive('log');
+  const y = unary('log', x, 'log(max(x, p.alpha))', floor);
+  return record('log', y, [x], (g) => [binary('log-backward', x, g, `select(0.0, b / a, a > ${floor.toExponential()})`)]);
+}
+
 export function concat(xs: readonly Tensor[]): Tensor {
   for (const x of xs) x.assertLive('concat');
   const y = concatChannels(xs);

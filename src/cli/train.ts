@@ -33,7 +33,7 @@ function num(v: unknown, name: string, fallback: number): number {
 }
 
 /** Training defaults that reproduce the shipped weights (see README). */
-export const SHIPPED_RECIPE = { config: 'demo', steps: 450, lr: 3e-3, seed: 20181116, trainCount: 40, valCount: 5, batch: 1, patch: '16,32,32' };
+export const SHIPPED_RECIPE = { config: 'demo', steps: 300, lr: 3e-3, seed: 20181116, trainCount: 40, valCount: 5, batch: 1, patch: '16,32,32' };
 
 export const trainCommand: Command = {
   name: 'train',

@@ -19,7 +19,7 @@ import { concat } from '../autograd/ops.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import type { CacNet } from './cacnet.js';
 import { foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
-import { cacnetLoss, presentClassWeights } from './loss.js';
+import { balancedVoxelWeights, cacnetLoss, presentClassWeights } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
 
 export interface Scan {
@@ -147,7 +147,8 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valS
         const x = Tensor.from(rt, batch.x, [o.batch, ...o.patch, 1]);
         const y = Tensor.from(rt, batch.y, [o.batch, ...o.patch], 'u32');
         const weights = presentClassWeights(batch.y, model.config.classes, o.absentClassWeight ?? 0.1);
-        const r = cacnetLoss(model.forward(x), y, model.config, weights);
+        const ce = Tensor.from(rt, balancedVoxelWeights(batch.y, model.config.classes), [o.batch, ...o.patch, model.config.classes]);
+        const r = cacnetLoss(model.forward(x), y, model.config, weights, ce);
         backward(r.loss);
         // One readback per step: the loss and the per-class Dice travel together.
         return noGrad(() => concat([r.loss, r.dice]));
