@@ -238,7 +238,7 @@ function showResults(s: LoadedScan, labels: LabelMap, sc: ScanScore): void {
       td.dataset.value = String(v[field]);
     }
   }
-  ui.risk.textContent = `${sc.riskCategory} — ${sc.riskLabel}`;
+  ui.risk.textContent = `${sc.riskCategory}: ${sc.riskLabel}`;
   ui.risk.dataset.value = String(sc.riskCategory);
   ui.conventions.textContent =
     `Calcium ≥ ${sc.conventions.thresholdHU} HU, lesions ${sc.conventions.connectivity}-connected and > ${sc.conventions.minLesionVolumeMm3} mm³; ` +
