@@ -164,6 +164,7 @@ describe('training loss', () => {
       want -= w[v * 4 + labels[v]!]! * (row[labels[v]!]! - lse);
     }
     const got = tidy(() => weightedCrossEntropy(Tensor.from(rt, logits, [5, 4]), Tensor.from(rt, w, [5, 4])));
+    expect([...got.shape]).toEqual([1]);
     expect(await got.item()).toBeCloseTo(want, 5);
     got.dispose();
     const res = await gradCheck(rt, ([z]) => weightedCrossEntropy(z!, Tensor.from(rt, w, [5, 4])), [{ data: logits, shape: [5, 4] }]);

@@ -6,7 +6,7 @@
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { softmax, softmaxDice, softmaxDiceLoss, weightedSum } from '../autograd/loss.js';
-import { logClamped, mul, neg, sum } from '../autograd/ops.js';
+import { logClamped, mul, neg, reshape, sum } from '../autograd/ops.js';
 import type { NetConfig } from './config.js';
 import type { NetOutput } from './cacnet.js';
 
@@ -40,7 +40,7 @@ export function cacnetLoss(out: NetOutput, labels: Tensor, c: NetConfig, classWe
  * −log p keeps pulling the few calcium voxels up (as nnU-Net's Dice + CE).
  */
 export function weightedCrossEntropy(logits: Tensor, voxelWeights: Tensor): Tensor {
-  return neg(sum(mul(logClamped(softmax(logits)), voxelWeights)));
+  return reshape(neg(sum(mul(logClamped(softmax(logits)), voxelWeights))), [1]);
 }
 
 /**
