@@ -9,24 +9,13 @@
  */
 
 import { InputError } from '../gpu/errors.js';
+import { mulberry32 } from '../autograd/random.js';
 import type { ScanScore } from './score.js';
 
 export interface FoldItem {
   id: string;
   /** The stratum, e.g. the risk category 0..4. */
   stratum: number;
-}
-
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; enough for shuffling, not for cryptography. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The ids of each of `k` folds (each fold is a test set; the rest train). */
@@ -38,7 +27,7 @@ export function stratifiedFolds(items: readonly FoldItem[], k = 5, seed = 0): st
     if (seen.has(it.id)) throw new InputError(`scan id '${it.id}' appears twice in the fold split`);
     seen.add(it.id);
   }
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const strata = new Map<number, string[]>();
   // Sorting first removes any dependence on the caller's order.
   for (const it of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
