@@ -197,15 +197,26 @@ describe('browser app', () => {
     const browserReport = JSON.parse(await readFile((await jsonDownload.path())!, 'utf8')) as typeof report;
     expectScoresClose({ ...browserReport.perArtery, total: browserReport.total }, cliScores, 'browser report vs CLI');
 
-    // The viewer shows calcium in artery colours when there is any.
-    const overlay = await page.evaluate(() => {
-      const c = document.getElementById('view') as HTMLCanvasElement;
-      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let coloured = 0;
-      for (let i = 0; i < d.length; i += 4) if (Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 80) coloured++;
-      return coloured;
-    });
-    if (cliScores.total!.lesionCount > 0) expect(overlay).toBeGreaterThan(0);
+    // The viewer paints calcium in artery colours when there is any.
+    const colouredPixels = () =>
+      page.evaluate(() => {
+        const c = document.getElementById('view') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let coloured = 0;
+        for (let i = 0; i < d.length; i += 4) if (Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 80) coloured++;
+        return coloured;
+      });
+    if (cliScores.total!.lesionCount > 0) expect(await colouredPixels()).toBeGreaterThan(0);
+
+    // The phantom button makes the same scan in the tab (same generator, same seed): same scores again.
+    await page.fill('#phantom-seed', String(PHANTOM.seed));
+    await page.selectOption('#phantom-risk', String(PHANTOM.riskTarget));
+    expect(await act(page, () => page.click('#phantom'), 300_000), JSON.stringify(await pageProblem(page))).toBe('done');
+    expectScoresClose((await pageScores(page)).scores, cliScores, 'phantom button vs CLI on the written phantom');
+    expect(await page.evaluate(() => document.getElementById('truth')!.innerText)).toMatch(/Phantom ground truth: Agatston [\d,.]+/);
+    // Its ground truth can be painted instead of the network's labels.
+    await page.selectOption('#overlay-source', 'truth');
+    expect(await colouredPixels()).toBeGreaterThan(0);
 
     // Screenshot (full page), checked to be a real picture.
     const shot = join(OUT, 'web-screenshot.png');

@@ -54,9 +54,12 @@ const ui = {
   wl: $<HTMLInputElement>('wl'),
   wlPreset: $<HTMLSelectElement>('wl-preset'),
   alpha: $<HTMLInputElement>('alpha'),
+  overlaySource: $<HTMLSelectElement>('overlay-source'),
 };
 
 let scan: LoadedScan | undefined;
+/** The network's label map for `scan`, once scored. */
+let predicted: LabelMap | undefined;
 let busy = false;
 let engine: Promise<Engine> | undefined;
 const downloadUrls: string[] = [];
@@ -162,7 +165,15 @@ function showScan(s: LoadedScan): void {
     }),
   );
   ui.scanInfo.hidden = false;
+  predicted = undefined;
+  ui.overlaySource.value = 'prediction';
+  ui.overlaySource.hidden = !s.truth;
   viewer.setVolume(s.ct);
+}
+
+/** Paints the network's labels, or a phantom's ground truth, as the overlay select says. */
+function showOverlay(): void {
+  viewer.setLabels(ui.overlaySource.value === 'truth' ? scan?.truth?.labels : predicted);
 }
 
 function resetResults(): void {
@@ -248,7 +259,8 @@ function showResults(s: LoadedScan, labels: LabelMap, sc: ScanScore): void {
     ui.truth.textContent = `Phantom ground truth: Agatston ${fmt(t.total.agatston, 1)} (LAD ${fmt(t.perArtery.LAD.agatston, 1)}, LCX ${fmt(t.perArtery.LCX.agatston, 1)}, RCA ${fmt(t.perArtery.RCA.agatston, 1)}), risk category ${t.riskCategory}.`;
     ui.truth.hidden = false;
   }
-  viewer.setLabels(labels);
+  predicted = labels;
+  showOverlay();
 }
 
 async function offerDownloads(s: LoadedScan, labels: LabelMap, sc: ScanScore, e: Engine): Promise<void> {
@@ -352,6 +364,7 @@ ui.wlPreset.addEventListener('change', () => {
   applyWindow();
 });
 ui.alpha.addEventListener('input', () => viewer.setOverlayAlpha(Number(ui.alpha.value)));
+ui.overlaySource.addEventListener('change', showOverlay);
 window.addEventListener('resize', () => viewer.render());
 
 // ------------------------------------------------------------- start ----
