@@ -29,7 +29,8 @@ export const AGATSTON_REFERENCE_THICKNESS_MM = 3;
 
 /** The normalisation written into reports, with the thickness actually used. */
 export function sliceThicknessConvention(thicknessMm: number): string {
-  return `area x weight x (dz / 3 mm), dz = ${thicknessMm} mm`;
+  // Six significant digits: a float32 spacing (5.205900192260742) reads as 5.2059.
+  return `area x weight x (dz / 3 mm), dz = ${Number(thicknessMm.toPrecision(6))} mm`;
 }
 
 /**
