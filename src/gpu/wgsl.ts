@@ -48,3 +48,19 @@ export function params(...fields: Field[]): ArrayBuffer {
 export function u32s(...values: number[]): ArrayBuffer {
   return params(...values.map((v): Field => ['u32', v]));
 }
+
+/**
+ * WGSL helper: splits a flat channels-last index into (n, z, y, x, c) for a
+ * [N, D, H, W, C] tensor (2D tensors use D = 1). Kernels that walk one
+ * output or input element per thread include it once.
+ */
+export const NDHWC_INDEX = /* wgsl */ `
+struct Ndhwc { n: u32, z: u32, y: u32, x: u32, c: u32 }
+fn ndhwcAt(i: u32, c: u32, w: u32, h: u32, d: u32) -> Ndhwc {
+  var r = i / c;
+  let x = r % w;
+  r = r / w;
+  let y = r % h;
+  r = r / h;
+  return Ndhwc(r / d, r % d, y, x, i % c);
+}`;

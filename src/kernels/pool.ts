@@ -17,7 +17,7 @@
  */
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
+import { NDHWC_INDEX, flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
 
 /** Window (= stride) per spatial axis, [kd, kh, kw]. */
 export type Window3 = readonly [number, number, number];
@@ -71,15 +71,14 @@ ${GEOMETRY_STRUCT}
 @group(0) @binding(0) var<storage, read> X: array<VF>;
 @group(0) @binding(1) var<storage, read_write> Y: array<VF>;
 ${argBinding}@group(0) @binding(${withArgmax ? 3 : 2}) var<uniform> p: P;
+${NDHWC_INDEX}
 ${flatMain(`  if (i >= p.total) { return; }
-  let ch = i % p.c;
-  var r = i / p.c;
-  let ox = r % p.ow;
-  r = r / p.ow;
-  let oy = r % p.oh;
-  r = r / p.oh;
-  let oz = r % p.od;
-  let n = r / p.od;
+  let at = ndhwcAt(i, p.c, p.ow, p.oh, p.od);
+  let ch = at.c;
+  let ox = at.x;
+  let oy = at.y;
+  let oz = at.z;
+  let n = at.n;
   let x0 = ox * p.kw;
   let y0 = oy * p.kh;
   let z0 = oz * p.kd;
@@ -111,15 +110,14 @@ ${GEOMETRY_STRUCT}
 @group(0) @binding(1) var<storage, read> A: array<VU>;
 @group(0) @binding(2) var<storage, read_write> DX: array<VF>;
 @group(0) @binding(3) var<uniform> p: P;
+${NDHWC_INDEX}
 ${flatMain(`  if (i >= p.total) { return; }
-  let ch = i % p.c;
-  var r = i / p.c;
-  let x = r % p.w;
-  r = r / p.w;
-  let y = r % p.h;
-  r = r / p.h;
-  let z = r % p.d;
-  let n = r / p.d;
+  let at = ndhwcAt(i, p.c, p.w, p.h, p.d);
+  let ch = at.c;
+  let x = at.x;
+  let y = at.y;
+  let z = at.z;
+  let n = at.n;
   let ox = x / p.kw;
   let oy = y / p.kh;
   let oz = z / p.kd;

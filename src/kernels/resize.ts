@@ -16,7 +16,7 @@
  */
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { flatMain, groupsFor, params } from '../gpu/wgsl.js';
+import { NDHWC_INDEX, flatMain, groupsFor, params } from '../gpu/wgsl.js';
 
 /** An NDHWC resize problem (2D problems have id = od = 1). */
 export interface ResizeGeometry {
@@ -84,15 +84,14 @@ fn plane(slice: u32, ly: Lerp, lx: Lerp, ch: u32) -> VF {
   let bottom = (1.0 - lx.t) * X[(r1 + lx.i0) * p.c + ch] + lx.t * X[(r1 + lx.i1) * p.c + ch];
   return (1.0 - ly.t) * top + ly.t * bottom;
 }
+${NDHWC_INDEX}
 ${flatMain(`  if (i >= p.total) { return; }
-  let ch = i % p.c;
-  var r = i / p.c;
-  let ox = r % p.ow;
-  r = r / p.ow;
-  let oy = r % p.oh;
-  r = r / p.oh;
-  let oz = r % p.od;
-  let n = r / p.od;
+  let at = ndhwcAt(i, p.c, p.ow, p.oh, p.od);
+  let ch = at.c;
+  let ox = at.x;
+  let oy = at.y;
+  let oz = at.z;
+  let n = at.n;
   let lx = lerpAt(ox, p.iw, p.rw);
   let ly = lerpAt(oy, p.ih, p.rh);
 ${
@@ -138,15 +137,14 @@ fn firstOut(i: u32, ratio: f32) -> u32 {
 fn lastOut(i: u32, outSize: u32, ratio: f32) -> u32 {
   return u32(min(ceil((f32(i) + 1.5) / ratio - 0.5), f32(outSize - 1u)));
 }
+${NDHWC_INDEX}
 ${flatMain(`  if (i >= p.total) { return; }
-  let ch = i % p.c;
-  var r = i / p.c;
-  let x = r % p.iw;
-  r = r / p.iw;
-  let y = r % p.ih;
-  r = r / p.ih;
-  let z = r % p.id;
-  let n = r / p.id;
+  let at = ndhwcAt(i, p.c, p.iw, p.ih, p.id);
+  let ch = at.c;
+  let x = at.x;
+  let y = at.y;
+  let z = at.z;
+  let n = at.n;
   let x0 = firstOut(x, p.rw);
   let x1 = lastOut(x, p.ow, p.rw);
   let y0 = firstOut(y, p.rh);
