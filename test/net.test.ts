@@ -5,11 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor, tidy } from '../src/gpu/index.js';
 import { NonFiniteLossError } from '../src/gpu/errors.js';
 import { backward, noGrad } from '../src/autograd/tape.js';
+import { concat } from '../src/autograd/ops.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { DEMO_CONFIG, PAPER_CONFIG, TINY_CONFIG, VARIANTS, type NetConfig, type Variant } from '../src/net/config.js';
-import { balancedVoxelWeights, cacnetLoss, presentClassWeights, weightedCrossEntropy } from '../src/net/loss.js';
+import { balancedVoxelWeights, cacnetLoss, candidateMask, nonCandidateBias, presentClassWeights, restrictToCandidates, weightedCrossEntropy } from '../src/net/loss.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
-import { makeOptimizer, train, type Scan } from '../src/net/train.js';
+import { learningRate, makeOptimizer, train, type Scan } from '../src/net/train.js';
 import { windowStarts } from '../src/net/infer.js';
 import { generatePhantom } from '../src/io/phantom.js';
 import { mulberry32 } from '../src/autograd/random.js';
@@ -116,6 +117,27 @@ describe('CAC-Net', () => {
     }
   });
 
+  it('imageTo3d feeds the CT itself to the 3D stage: one more input channel, and its gradient reaches that weight slice', async () => {
+    const rt = await gpu();
+    const plain = new CacNet(rt, { ...TINY_CONFIG, seed: 2 });
+    const model = new CacNet(rt, { ...TINY_CONFIG, seed: 2, imageTo3d: true });
+    const w = (m: CacNet) => m.namedParameters().find(([n]) => n === 'unet3d.enc0a.conv.weight')![1];
+    const cin = (m: CacNet) => w(m).shape[w(m).rank - 2]!;
+    expect(cin(model)).toBe(cin(plain) + 1);
+    const shape: [number, number, number] = [2, 8, 8];
+    const b = toyBatch(shape, 3);
+    tidy(() => backward(cacnetLoss(model.forward(Tensor.from(rt, b.x, [1, ...shape, 1])), Tensor.from(rt, b.y, [1, ...shape], 'u32'), model.config).loss));
+    // Weights are [kd, kh, kw, cin, cout]: the last input channel is the CT.
+    const g = await w(model).grad!.readF32();
+    const cout = w(model).shape[w(model).rank - 1]!;
+    let imageGrad = 0;
+    for (let i = 0; i < g.length; i++) if (Math.floor(i / cout) % cin(model) === cin(model) - 1) imageGrad += Math.abs(g[i]!);
+    expect(imageGrad).toBeGreaterThan(0);
+    for (const p of model.parameters()) p.grad?.dispose();
+    plain.dispose();
+    model.dispose();
+  });
+
   it('rejects a patch the poolings cannot divide, with the sizes it needs', async () => {
     const rt = await gpu();
     const model = new CacNet(rt, DEMO_CONFIG);
@@ -169,6 +191,76 @@ describe('training loss', () => {
     got.dispose();
     const res = await gradCheck(rt, ([z]) => weightedCrossEntropy(z!, Tensor.from(rt, w, [5, 4])), [{ data: logits, shape: [5, 4] }]);
     expect(res.ok, JSON.stringify(res.failures)).toBe(true);
+  });
+
+  it('with candidates, background below the HU threshold carries no cross-entropy weight', () => {
+    const labels = Uint32Array.from([0, 1, 0, 0, 0]);
+    const candidates = candidateMask(Float32Array.from([-50, 300, 129.5, 700, 130]), 130);
+    expect([...candidates]).toEqual([0, 1, 0, 1, 1]);
+    const w = balancedVoxelWeights(labels, 4, candidates);
+    // Calcium keeps half the weight; the two bright background voxels share the other half.
+    expect(w[1 * 4 + 1]).toBeCloseTo(0.5);
+    expect([w[0], w[2 * 4], w[3 * 4], w[4 * 4]]).toEqual([0, 0, 0.25, 0.25]);
+  });
+
+  it('per-artery balance splits the calcium half equally between the arteries present', () => {
+    const labels = Uint32Array.from([1, 1, 1, 3, 0, 0]);
+    const w = balancedVoxelWeights(labels, 4, undefined, true);
+    expect(w[0 * 4 + 1]).toBeCloseTo(0.25 / 3);
+    expect(w[3 * 4 + 3]).toBeCloseTo(0.25);
+    expect(w[4 * 4]).toBeCloseTo(0.25);
+    const plain = balancedVoxelWeights(labels, 4);
+    expect(plain[0 * 4 + 1]).toBeCloseTo(0.5 / 4);
+    expect(plain[3 * 4 + 3]).toBeCloseTo(0.5 / 4);
+  });
+
+  it('candidate restriction makes non-candidates certain background and leaves candidates untouched', async () => {
+    const rt = await gpu();
+    const logits = randomArray(3 * 4, 5, -3, 3);
+    const bias = nonCandidateBias(Uint8Array.from([1, 0, 1]), 4);
+    const out = tidy(() => {
+      const r = restrictToCandidates({ logits: Tensor.from(rt, logits, [3, 4]), deep: [Tensor.from(rt, logits, [3, 4])] }, Tensor.from(rt, bias, [3, 4]));
+      return [r.logits, r.deep[0]!];
+    });
+    for (const t of out) {
+      const v = await t.readF32();
+      expect(Array.from(v.slice(0, 4))).toEqual(Array.from(logits.slice(0, 4)));
+      expect(v[4]! - Math.max(v[5]!, v[6]!, v[7]!)).toBeGreaterThan(30);
+      t.dispose();
+    }
+  });
+
+  it('Dice terms add up over the heads with the supervision weights, cross-entropy is on the final output', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, { ...TINY_CONFIG, levels3d: 3, supervisionWeights: [1, 0.5, 0.25], seed: 4 });
+    const shape: [number, number, number] = [4, 8, 8];
+    const b = toyBatch(shape, 8);
+    const values = noGrad(() =>
+      tidy(() => {
+        const out = model.forward(Tensor.from(rt, b.x, [1, ...shape, 1]));
+        const y = Tensor.from(rt, b.y, [1, ...shape], 'u32');
+        const voxelWeights = Tensor.from(rt, balancedVoxelWeights(b.y, 4), [1, ...shape, 4]);
+        const l = (dice: number, crossEntropy: number) => cacnetLoss(out, y, model.config, { weights: { dice, crossEntropy }, voxelWeights }).loss;
+        const ce = [out.logits, ...out.deep].map((h) => weightedCrossEntropy(h, voxelWeights));
+        return concat([l(1, 0), l(0, 1), l(0.5, 2), ...ce]);
+      }),
+    );
+    const [dice, ce, mixed, ...ceHeads] = Array.from(await values.readF32());
+    values.dispose();
+    const s = model.config.supervisionWeights;
+    expect(ce).toBeCloseTo(ceHeads[0]!, 5);
+    expect(ceHeads.length).toBe(2); // a deep-supervision head besides the final output
+    expect(mixed).toBeCloseTo(0.5 * dice! + 2 * ce!, 5);
+    expect(dice).toBeGreaterThan(0);
+    model.dispose();
+  });
+
+  it('the learning rate warms up linearly, then decays by a cosine to 10%', () => {
+    const o = { steps: 200, lr: 0.01, warmupSteps: 10, patch: [16, 16, 16] as [number, number, number], batch: 1, foregroundProbability: 1, seed: 1 };
+    expect(learningRate(o, 0)).toBeCloseTo(0.001 * (0.1 + 0.45 * (1 + Math.cos(0))), 9);
+    expect(learningRate(o, 4)).toBeCloseTo(0.005 * (0.1 + 0.45 * (1 + Math.cos(Math.PI * 4 / 200))), 9);
+    expect(learningRate(o, 100)).toBeCloseTo(0.01 * 0.55, 9);
+    expect(learningRate(o, 200)).toBeCloseTo(0.001, 9);
   });
 
   it('absent arteries get the small Dice weight, present ones 1', () => {

@@ -25,15 +25,36 @@ function int(v: unknown, name: string, fallback: number, min = 0): number {
   return n;
 }
 
-function num(v: unknown, name: string, fallback: number): number {
+function num(v: unknown, name: string, fallback: number, allowZero = false): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got '${v}'`);
+  return n;
+}
+
+function candidateHU(v: unknown): number | null {
+  if (v === undefined) return SHIPPED_RECIPE.candidateHU;
+  if (v === 'none') return null;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--candidate-hu must be a number of HU or 'none', got '${v}'`);
   return n;
 }
 
 /** Training defaults that reproduce the shipped weights (see README). */
-export const SHIPPED_RECIPE = { config: 'demo', steps: 300, lr: 3e-3, seed: 20181116, trainCount: 40, valCount: 5, batch: 1, patch: '16,32,32' };
+export const SHIPPED_RECIPE = {
+  config: 'demo',
+  steps: 300,
+  lr: 1e-2,
+  seed: 20181116,
+  trainCount: 80,
+  valCount: 5,
+  batch: 1,
+  patch: '16,64,64',
+  foregroundProbability: 0.9,
+  diceWeight: 0,
+  ceWeight: 1,
+  candidateHU: 130 as number | null,
+};
 
 export const trainCommand: Command = {
   name: 'train',
@@ -54,6 +75,11 @@ export const trainCommand: Command = {
     'checkpoint-every': { type: 'string' },
     'stop-after': { type: 'string' },
     folds: { type: 'string' },
+    'dice-weight': { type: 'string' },
+    'ce-weight': { type: 'string' },
+    'candidate-hu': { type: 'string' },
+    'foreground-prob': { type: 'string' },
+    'balance-arteries': { type: 'boolean' },
   },
   help: [
     `  --config NAME       network widths: ${Object.keys(CONFIGS).join(', ')} (default ${SHIPPED_RECIPE.config})`,
@@ -69,6 +95,11 @@ export const trainCommand: Command = {
     '  --resume            continue from the checkpoint in --out',
     '  --checkpoint-every N  steps between checkpoints (default 25)',
     '  --stop-after N      stop after step N (resume later with --resume)',
+    `  --dice-weight X     weight of the paper's multi-class Dice loss (default ${SHIPPED_RECIPE.diceWeight})`,
+    `  --ce-weight X       weight of the class-balanced cross-entropy (default ${SHIPPED_RECIPE.ceWeight}; 0 with --dice-weight 1 is the paper's loss)`,
+    `  --candidate-hu N    judge the network only on voxels >= N HU, or 'none' (default ${SHIPPED_RECIPE.candidateHU})`,
+    '  --balance-arteries  split the cross-entropy\'s calcium weight equally between the arteries present',
+    `  --foreground-prob P probability a patch is centred on calcium (default ${SHIPPED_RECIPE.foregroundProbability})`,
     '  --folds K           K-fold cross-validation over the --train-count phantoms (stratified by risk), as in the paper',
   ],
   async run(v) {
@@ -94,13 +125,18 @@ export const trainCommand: Command = {
       lr: num(v.lr, 'lr', SHIPPED_RECIPE.lr),
       patch,
       batch: int(v.batch, 'batch', SHIPPED_RECIPE.batch, 1),
-      foregroundProbability: 0.7,
+      foregroundProbability: num(v['foreground-prob'], 'foreground-prob', SHIPPED_RECIPE.foregroundProbability, true),
+      loss: { dice: num(v['dice-weight'], 'dice-weight', SHIPPED_RECIPE.diceWeight, true), crossEntropy: num(v['ce-weight'], 'ce-weight', SHIPPED_RECIPE.ceWeight, true) },
+      candidateHU: candidateHU(v['candidate-hu']),
+      balanceArteries: !!v['balance-arteries'],
       seed,
       checkpointDir: out,
       checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 25, 1),
       validateEvery: 100,
       stopAfter: v['stop-after'] === undefined ? undefined : int(v['stop-after'], 'stop-after', 0, 1),
     };
+    if (o.loss!.dice === 0 && o.loss!.crossEntropy === 0) throw new UsageError('--dice-weight and --ce-weight cannot both be 0');
+    if (o.foregroundProbability > 1) throw new UsageError(`--foreground-prob must be between 0 and 1, got '${v['foreground-prob']}'`);
     const trainCount = int(v['train-count'], 'train-count', SHIPPED_RECIPE.trainCount, 1);
     const valCount = int(v['val-count'], 'val-count', SHIPPED_RECIPE.valCount, 0);
     console.error(`generating ${trainCount} training and ${valCount} validation phantoms...`);

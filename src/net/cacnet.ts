@@ -9,7 +9,7 @@
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, fmtShape } from '../gpu/errors.js';
-import { reshape } from '../autograd/ops.js';
+import { concat, reshape } from '../autograd/ops.js';
 import { sizeMultiple, type NetConfig } from './config.js';
 import { InitStream } from './init.js';
 import { Conv, Dropout, priorBias } from './layers.js';
@@ -45,19 +45,20 @@ export class CacNet extends Module {
     const c = config;
     const init = new InitStream(c.seed);
     const deepLevels = Math.max(0, c.supervisionWeights.length - 1);
+    const image = c.imageTo3d ? 1 : 0;
     const unet3d = (inChannels: number, skips = true, supervised = deepLevels) =>
       new UNet(rt, init, { dims: 3, inChannels, levels: c.levels3d, baseChannels: c.baseChannels3d, groups: c.groups3d, dropout: c.dropout3d, skips, classes: c.classes, supervisedLevels: supervised });
     switch (c.variant) {
       case 'cacnet': {
         const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c));
         this.stage2d = s2;
-        this.stage3d = this.child('unet3d', unet3d(s2.outChannels));
+        this.stage3d = this.child('unet3d', unet3d(s2.outChannels + image));
         break;
       }
       case 'twofold': {
         const s2 = this.child('unet2d', new UNet(rt, init, { dims: 2, inChannels: 1, levels: (c.denseBlocks.length + 1) / 2, baseChannels: c.growthRate * 3, groups: 1, dropout: c.dropout2d, skips: true, classes: 0, supervisedLevels: 0 }));
         this.stage2d = s2;
-        this.stage3d = this.child('unet3d', unet3d(s2.outChannels));
+        this.stage3d = this.child('unet3d', unet3d(s2.outChannels + image));
         break;
       }
       case 'udensenet': {
@@ -93,7 +94,7 @@ export class CacNet extends Module {
       const slices = volumeToSlices(x);
       const f = this.stage2d instanceof UNet ? this.stage2d.forward(slices).out : this.stage2d.forward(slices);
       if (this.head2d) return { logits: slicesToVolume(this.head2d.forward(f), d), deep: [] };
-      features = slicesToVolume(f, d);
+      features = this.config.imageTo3d ? concat([slicesToVolume(f, d), x]) : slicesToVolume(f, d);
     }
     const out = this.stage3d!.forward(features);
     return { logits: out.out, deep: out.deep };

@@ -44,6 +44,13 @@ export interface NetConfig {
   diceSmooth: number;
   /** L2 coefficient λ of eq. 4 (applied as weight decay 2λW). */
   l2: number;
+  /**
+   * Also give the 3D U-Net the normalised CT itself, beside the 2D stage's
+   * features (CAC-Net and Twofold only). Not in the paper, which feeds the 3D
+   * module the 2D features alone; it lets the 3D stage see intensity directly
+   * instead of through every 2D layer.
+   */
+  imageTo3d?: boolean;
   /** HU window for the paper's min–max normalisation. */
   huWindow: { lo: number; hi: number };
   seed: number;
@@ -85,6 +92,7 @@ export const DEMO_CONFIG: NetConfig = {
   groups3d: 2,
   dropout3d: 0.1,
   supervisionWeights: [1, 0.5, 0.25],
+  imageTo3d: true,
 };
 
 /** A very small network for gradient checks and unit tests. */
