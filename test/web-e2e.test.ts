@@ -219,6 +219,8 @@ describe('browser app', () => {
     // Its ground truth can be painted instead of the network's labels.
     await page.selectOption('#overlay-source', 'truth');
     expect(await colouredPixels()).toBeGreaterThan(0);
+    // Back to the network's labels for the screenshot.
+    await page.selectOption('#overlay-source', 'prediction');
 
     // Screenshot (full page), checked to be a real picture.
     const shot = join(OUT, 'web-screenshot.png');
