@@ -6,6 +6,7 @@ import { generateCohort } from '../io/phantom.js';
 import { CacNet } from '../net/cacnet.js';
 import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
 import { readCheckpointConfig } from '../net/checkpoint.js';
+import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
 import { train, type Scan, type TrainOptions } from '../net/train.js';
 import type { Command } from './run-command.js';
 import { UsageError } from './run-command.js';
@@ -53,7 +54,7 @@ export const SHIPPED_RECIPE = {
   foregroundProbability: 0.9,
   diceWeight: 0,
   ceWeight: 1,
-  candidateHU: 130 as number | null,
+  candidateHU: CALCIUM_THRESHOLD_HU as number | null,
 };
 
 export const trainCommand: Command = {

@@ -94,7 +94,8 @@ export class CacNet extends Module {
       const slices = volumeToSlices(x);
       const f = this.stage2d instanceof UNet ? this.stage2d.forward(slices).out : this.stage2d.forward(slices);
       if (this.head2d) return { logits: slicesToVolume(this.head2d.forward(f), d), deep: [] };
-      features = this.config.imageTo3d ? concat([slicesToVolume(f, d), x]) : slicesToVolume(f, d);
+      const volume = slicesToVolume(f, d);
+      features = this.config.imageTo3d ? concat([volume, x]) : volume;
     }
     const out = this.stage3d!.forward(features);
     return { logits: out.out, deep: out.deep };

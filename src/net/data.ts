@@ -17,6 +17,9 @@ export interface HuWindow {
 
 export const DEFAULT_WINDOW: HuWindow = { lo: -200, hi: 800 };
 
+/** The annotation standard's calcium threshold: only voxels at or above it are ever labelled calcium. */
+export const CALCIUM_THRESHOLD_HU = 130;
+
 export function normaliseHu(hu: Float32Array, w: HuWindow = DEFAULT_WINDOW): Float32Array {
   const out = new Float32Array(hu.length);
   const scale = 1 / (w.hi - w.lo);

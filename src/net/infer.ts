@@ -15,7 +15,7 @@ import { softmax } from '../autograd/loss.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import { sizeMultiple } from './config.js';
 import type { CacNet } from './cacnet.js';
-import { cropBox, normaliseHu, type Box } from './data.js';
+import { CALCIUM_THRESHOLD_HU, cropBox, normaliseHu, type Box } from './data.js';
 
 export interface InferenceOptions {
   /** Window [d, h, w] in voxels; rounded to what the network's poolings need. */
@@ -27,7 +27,7 @@ export interface InferenceOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INFERENCE: InferenceOptions = { window: [16, 64, 64], overlap: 0.25, thresholdHU: 130 };
+export const DEFAULT_INFERENCE: InferenceOptions = { window: [16, 64, 64], overlap: 0.25, thresholdHU: CALCIUM_THRESHOLD_HU };
 
 /** Window start positions covering n voxels with windows of `size`. */
 export function windowStarts(n: number, size: number, overlap: number): number[] {

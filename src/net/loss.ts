@@ -127,7 +127,11 @@ export function balancedVoxelWeights(labels: Uint32Array, classes: number, candi
   for (let i = 0; i < labels.length; i++) if (labels[i]! > 0 || counted(i)) count[labels[i]!]!++;
   const fg = count.slice(1).reduce((a, b) => a + b, 0);
   const present = count.slice(1).filter((n) => n > 0).length;
-  const share = count.map((n, c) => (c === 0 ? (n === 0 ? 0 : (fg > 0 ? 0.5 : 1) / n) : n === 0 ? 0 : perArtery ? 0.5 / present / n : 0.5 / fg));
+  const share = count.map((n, c) => {
+    if (n === 0) return 0;
+    if (c === 0) return (fg > 0 ? 0.5 : 1) / n;
+    return perArtery ? 0.5 / present / n : 0.5 / fg;
+  });
   const w = new Float32Array(labels.length * classes);
   for (let i = 0; i < labels.length; i++) if (labels[i]! > 0 || counted(i)) w[i * classes + labels[i]!] = share[labels[i]!]!;
   return w;

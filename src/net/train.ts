@@ -18,7 +18,7 @@ import { Adam } from '../autograd/optim.js';
 import { concat } from '../autograd/ops.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import type { CacNet } from './cacnet.js';
-import { cropBox, foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
+import { CALCIUM_THRESHOLD_HU, cropBox, foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
 import {
   balancedVoxelWeights,
   cacnetLoss,
@@ -29,7 +29,6 @@ import {
   type LossResult,
   type LossWeights,
 } from './loss.js';
-import type { NetConfig } from './config.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
 
 export interface Scan {
@@ -53,7 +52,7 @@ export interface TrainOptions {
   balanceArteries?: boolean;
   /** Steps of linear learning-rate warm-up (default DEFAULT_WARMUP). */
   warmupSteps?: number;
-  /** Judge the network only on voxels >= this HU (see loss.ts); null: on every voxel. Default 130. */
+  /** Judge the network only on voxels >= this HU (see loss.ts); null: on every voxel. Default CALCIUM_THRESHOLD_HU. */
   candidateHU?: number | null;
   seed: number;
   checkpointDir?: string;
@@ -103,7 +102,6 @@ export function prepareScans(scans: Scan[], window: { lo: number; hi: number }):
   return scans.map((s) => ({ x: normaliseHu(s.ct.data, window), hu: s.ct.data, labels: s.labels, foreground: foregroundIndices(s.labels) }));
 }
 
-/** The patches of one step, stacked as a batch. */
 export interface StepBatch {
   x: Float32Array;
   y: Uint32Array;
@@ -111,6 +109,7 @@ export interface StepBatch {
   hu: Float32Array;
 }
 
+/** The patches of one step, stacked as a batch. */
 export function stepBatch(data: PreparedScan[], o: TrainOptions, step: number): StepBatch {
   const random = mulberry32(mixSeed(o.seed, step));
   const patches: Array<Patch & { hu: Float32Array }> = [];
@@ -133,9 +132,9 @@ export function stepBatch(data: PreparedScan[], o: TrainOptions, step: number): 
 
 /** The step's loss on one batch: forward, candidate restriction, Dice and cross-entropy as the options say. */
 export function batchLoss(rt: Runtime, model: CacNet, batch: StepBatch, o: TrainOptions): LossResult {
-  const c: NetConfig = model.config;
+  const c = model.config;
   const shape = [batch.y.length / (o.patch[0] * o.patch[1] * o.patch[2]), ...o.patch];
-  const candidateHU = o.candidateHU === undefined ? 130 : o.candidateHU;
+  const candidateHU = o.candidateHU === undefined ? CALCIUM_THRESHOLD_HU : o.candidateHU;
   const candidates = candidateHU === null ? undefined : candidateMask(batch.hu, candidateHU);
   let out = model.forward(Tensor.from(rt, batch.x, [...shape, 1]));
   if (candidates) out = restrictToCandidates(out, Tensor.from(rt, nonCandidateBias(candidates, c.classes), [...shape, c.classes]));
@@ -146,6 +145,8 @@ export function batchLoss(rt: Runtime, model: CacNet, batch: StepBatch, o: Train
     voxelWeights: weights.crossEntropy > 0 ? Tensor.from(rt, balancedVoxelWeights(batch.y, c.classes, candidates, o.balanceArteries), [...shape, c.classes]) : undefined,
   });
 }
+
+export const DEFAULT_WARMUP = 20;
 
 /**
  * Linear warm-up over `warmupSteps`, then cosine decay to 10%. The warm-up is
@@ -160,8 +161,6 @@ export function learningRate(o: TrainOptions, step: number): number {
   const warm = Math.min(1, (step + 1) / Math.max(1, o.warmupSteps ?? DEFAULT_WARMUP));
   return o.lr * warm * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
-
-export const DEFAULT_WARMUP = 20;
 
 export function makeOptimizer(model: CacNet, lr: number): Adam {
   return new Adam(model.parameters(), { lr, weightDecay: model.config.l2 });
