@@ -178,11 +178,15 @@ export class TfCacNet {
 
   // ---- the network, its loss, one training step -----------------------------------
 
-  /** x: [N, D, H, W, 1] -> logits [N, D, H, W, classes] and the deep-supervision logits. */
+  /**
+   * x: [N, D, H, W, 1] -> logits [N, D, H, W, classes] and the deep-supervision
+   * logits. With imageTo3d the 3D stage also gets the CT, as cacnet's does.
+   */
   forward(x: T): { logits: T; deep: T[] } {
     const [n, d, h, w] = x.shape as [number, number, number, number, number];
     const f = this.udensenet(this.tf.reshape(x, [n * d, h, w, 1]));
-    const out = this.unet3d(this.tf.reshape(f, [n, d, h, w, f.shape[3]!]));
+    const volume = this.tf.reshape(f, [n, d, h, w, f.shape[3]!]);
+    const out = this.unet3d(this.config.imageTo3d ? this.concat([volume, x]) : volume);
     return { logits: out.out, deep: out.deep };
   }
 

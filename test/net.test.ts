@@ -12,6 +12,8 @@ import { balancedVoxelWeights, cacnetLoss, candidateMask, nonCandidateBias, pres
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { learningRate, makeOptimizer, train, type Scan } from '../src/net/train.js';
 import { windowStarts } from '../src/net/infer.js';
+import { fitArteryPrior } from '../src/net/artery-prior.js';
+import { loadModel } from '../src/cli/model-io.js';
 import { generatePhantom } from '../src/io/phantom.js';
 import { mulberry32 } from '../src/autograd/random.js';
 import { gpu, randomArray } from './helpers/gpu.js';
@@ -271,7 +273,7 @@ describe('training loss', () => {
 
 describe('training', () => {
   const scans = (): Scan[] => [0, 1].map((i) => {
-    const p = generatePhantom({ seed: 100 + i, preset: 'small', riskTarget: 3 });
+    const p = generatePhantom({ seed: 100 + i, preset: 'small', riskTarget: 4 });
     return { id: `t${i}`, ct: p.ct, labels: p.labels };
   });
   const config: NetConfig = { ...TINY_CONFIG, dropout2d: 0.2, dropout3d: 0.2, seed: 9 };
@@ -309,6 +311,14 @@ describe('training', () => {
       for (let k = 0; k < x.length; k++) maxDiff = Math.max(maxDiff, Math.abs(x[k]! - y[k]!));
     }
     expect(maxDiff).toBe(0);
+    // The spatial artery prior is fitted to the training labels and travels with the weights.
+    const expected = fitArteryPrior(scans().map((s) => s.labels));
+    expect(expected?.voxels).toEqual([19, 16, 72]);
+    expect(a.arteryPrior).toEqual(expected);
+    expect(c.arteryPrior).toEqual(expected);
+    const { model: loaded } = await loadModel(rt, join(d2, 'model.safetensors'));
+    expect(loaded.arteryPrior).toEqual(expected);
+    loaded.dispose();
     a.dispose();
     c.dispose();
   });

@@ -9,6 +9,7 @@ import type { NetConfig } from '../src/net/config.js';
 import { scoreCt, type ScanResult } from '../src/net/pipeline.js';
 import { decodeSafetensors } from '../src/net/safetensors.js';
 import { importWeights } from '../src/net/weights.js';
+import { applyInferenceMetadata } from '../src/net/inference-metadata.js';
 import type { Volume } from '../src/io/volume.js';
 import { WeightsError } from './problems.js';
 import { GpuLimitError } from '../src/gpu/errors.js';
@@ -108,6 +109,7 @@ async function loadWeights(rt: Runtime): Promise<{ model: CacNet; meta: Record<s
   const model = new CacNet(rt, config);
   try {
     importWeights(model, bytes, WEIGHTS_URL);
+    applyInferenceMetadata(model, meta, WEIGHTS_URL);
   } catch (error) {
     model.dispose();
     throw new WeightsError((error as Error).message);

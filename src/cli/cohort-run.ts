@@ -9,6 +9,7 @@ import { writeLabelMap, writeNifti } from '../io/nifti-file.js';
 import { ARTERIES, type LabelMap, type Volume } from '../io/volume.js';
 import type { CacNet } from '../net/cacnet.js';
 import { scoreCt } from '../net/pipeline.js';
+import type { InferenceOptions } from '../net/infer.js';
 import { summariseCohort, type CohortSummary } from '../scoring/cohort.js';
 import { matchScores, type ScanEvaluation } from '../scoring/evaluate.js';
 import { writeCohortCsv, writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
@@ -36,6 +37,8 @@ export interface CohortRunOptions {
   images: boolean;
   software: string;
   weights: string;
+  /** Inference options (e.g. arteryPrior: false). */
+  inference?: Partial<InferenceOptions>;
 }
 
 export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<CohortScan> | AsyncIterable<CohortScan>, count: number, o: CohortRunOptions): Promise<{ results: CohortResult[]; summary: CohortSummary }> {
@@ -43,7 +46,7 @@ export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<Coho
   const results: CohortResult[] = [];
   const bar = new ProgressLine(5);
   for await (const scan of scans) {
-    const r = await scoreCt(rt, model, scan.ct);
+    const r = await scoreCt(rt, model, scan.ct, { inference: o.inference });
     const reference = scoreScan(scan.ct, scan.reference);
     const evaluation = matchScores(r.score, reference);
     results.push({ id: scan.id, predicted: r.score, reference, evaluation, seconds: r.inferenceSeconds });

@@ -35,7 +35,9 @@ export const demo: Command = {
     const rt = await Runtime.create();
     const { model } = await loadModel(rt, weights);
     console.log(`CAC-Net demo: ${count} held-out synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
-    console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n`);
+    const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';
+    const operating = `calcium where P(calcium) >= ${model.calciumProbability.toFixed(2)}`;
+    console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n${operating}; ${naming}\n`);
     const scans = (function* () {
       for (const c of generateCohort({ seed, count, idPrefix: 'demo-' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
     })();

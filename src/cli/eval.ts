@@ -55,14 +55,15 @@ async function* manifestScans(dir: string, cases: ManifestCase[]): AsyncGenerato
 export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate the network on a cohort against ground truth (the paper's metrics)",
-  usage: 'cacnet eval [<cohort-dir>] [--phantoms N --seed S] [--out DIR] [--weights FILE]',
-  options: { phantoms: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' } },
+  usage: 'cacnet eval [<cohort-dir>] [--phantoms N --seed S] [--out DIR] [--weights FILE] [--no-prior]',
+  options: { phantoms: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' }, 'no-prior': { type: 'boolean' } },
   help: [
     '  <cohort-dir>    a folder with manifest.json (cases: id, ct, labels), e.g. from cacnet phantoms',
     '  --phantoms N    instead, generate N held-out phantoms (default 25 when no folder is given)',
     '  --seed S        seed of generated phantoms (default 9001, never used in training)',
     '  --out DIR       write per-scan JSON, cohort.csv and summary.json there',
     '  --weights FILE  safetensors weights (default: the shipped ones)',
+    "  --no-prior      name arteries by the network alone, ignoring the weights' spatial artery prior",
   ],
   async run(v, positionals) {
     if (positionals.length > 1) throw new UsageError('give at most one cohort folder');
@@ -85,7 +86,7 @@ export const evalCommand: Command = {
     }
     const rt = await Runtime.create();
     const { model } = await loadModel(rt, weights);
-    const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights });
+    const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights, inference: { arteryPrior: !v['no-prior'] } });
     printScanTable(results);
     printSummary(summary);
     console.log(`\n${count} scans in ${formatSeconds((performance.now() - t0) / 1000)}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `cacnet` command. */
 import { bench } from './bench.js';
+import { calibrate } from './calibrate.js';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { evalCommand } from './eval.js';
@@ -10,7 +11,7 @@ import { score } from './score.js';
 import { trainCommand } from './train.js';
 import { helpText, runCommand, type Command } from './run-command.js';
 
-const COMMANDS: Command[] = [demo, trainCommand, infer, score, evalCommand, phantoms, bench, doctor];
+const COMMANDS: Command[] = [demo, trainCommand, calibrate, infer, score, evalCommand, phantoms, bench, doctor];
 
 function usage(): string {
   return [

@@ -8,6 +8,7 @@ import { CacNet } from '../net/cacnet.js';
 import type { NetConfig } from '../net/config.js';
 import { decodeSafetensors } from '../net/safetensors.js';
 import { importWeights } from '../net/weights.js';
+import { applyInferenceMetadata } from '../net/inference-metadata.js';
 
 /** The weights the project ships, trained by `cacnet train` (see README). */
 export const SHIPPED_WEIGHTS = fileURLToPath(new URL('../../weights/cacnet-demo.safetensors', import.meta.url));
@@ -32,6 +33,7 @@ export async function loadModel(rt: Runtime, path = SHIPPED_WEIGHTS): Promise<{ 
   }
   const model = new CacNet(rt, config);
   importWeights(model, bytes, path);
+  applyInferenceMetadata(model, metadata, path);
   model.eval();
   return { model, meta: metadata };
 }

@@ -44,7 +44,7 @@ function candidateHU(v: unknown): number | null {
 /** Training defaults that reproduce the shipped weights (see README). */
 export const SHIPPED_RECIPE = {
   config: 'demo',
-  steps: 300,
+  steps: 450,
   lr: 1e-2,
   seed: 20181116,
   trainCount: 80,

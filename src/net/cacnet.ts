@@ -16,6 +16,8 @@ import { Conv, Dropout, priorBias } from './layers.js';
 import { Module } from './module.js';
 import { UDenseNet2d } from './udensenet.js';
 import { UNet } from './unet.js';
+import type { ArteryPrior } from './artery-prior.js';
+import { DEFAULT_CALCIUM_PROBABILITY } from './inference-metadata.js';
 
 export interface NetOutput {
   logits: Tensor;
@@ -39,6 +41,10 @@ export class CacNet extends Module {
   private readonly stage2d: UDenseNet2d | UNet | null = null;
   private readonly head2d: Conv | null = null;
   private readonly stage3d: UNet | null = null;
+  /** Spatial prior that names the artery of found calcium at inference (artery-prior.ts); shipped with the weights, not trained. */
+  arteryPrior: ArteryPrior | null = null;
+  /** Inference operating point: a candidate is calcium when 1 − P(background) reaches this (calibrate.ts). */
+  calciumProbability = DEFAULT_CALCIUM_PROBABILITY;
 
   constructor(rt: Runtime, readonly config: NetConfig) {
     super(rt);

@@ -15,6 +15,7 @@ import type { NetConfig } from './config.js';
 import type { CacNet } from './cacnet.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { exportWeights, importWeights, tensorsToArrays } from './weights.js';
+import { applyInferenceMetadata, inferenceMetadata } from './inference-metadata.js';
 
 export interface TrainingPosition {
   step: number;
@@ -28,7 +29,7 @@ const enc = (o: unknown) => new TextEncoder().encode(`${JSON.stringify(o, null, 
 
 export async function saveCheckpoint(dir: string, model: CacNet, optimizer: Adam, pos: TrainingPosition): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const meta = { config: JSON.stringify(model.config), step: String(pos.step) };
+  const meta = { config: JSON.stringify(model.config), step: String(pos.step), ...inferenceMetadata(model) };
   await writeFileAtomic(join(dir, 'model.safetensors'), await exportWeights(model, meta));
   const st = optimizer.state();
   const names = model.namedParameters().map(([n]) => n);
@@ -61,7 +62,9 @@ export async function loadCheckpoint(dir: string, model: CacNet, optimizer: Adam
   const statePath = join(dir, 'state.json');
   if (!existsSync(statePath)) throw new InputError(`${dir}: no complete checkpoint to resume (state.json missing)`);
   const pos = JSON.parse(await readFile(statePath, 'utf8')) as TrainingPosition;
-  const meta = await loadWeightsFile(join(dir, 'model.safetensors'), model);
+  const weightsPath = join(dir, 'model.safetensors');
+  const meta = await loadWeightsFile(weightsPath, model);
+  applyInferenceMetadata(model, meta, weightsPath);
   if (Number(meta.step) !== pos.step) throw new InputError(`${dir}: model.safetensors is from step ${meta.step}, state.json says ${pos.step}`);
   const optPath = join(dir, 'optimizer.safetensors');
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(optPath)), optPath);

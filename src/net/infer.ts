@@ -1,10 +1,14 @@
 /**
  * Whole-scan inference: the network runs on overlapping windows, their softmax
  * probabilities are blended with weights that fall off towards the window edges
- * (so seams do not show), and each voxel takes the most probable class.
+ * (so seams do not show).
  *
  * Output labels follow the paper's annotation standard: a voxel is calcium only
  * if it is >= 130 HU, so the predicted artery is kept only on such voxels.
+ * A candidate is calcium when its calcium probability, 1 − P(background),
+ * reaches the model's operating point (0.5 unless calibrated), and takes the
+ * most probable artery; when the model carries a spatial artery prior, that
+ * prior names the artery (artery-prior.ts).
  */
 import { GpuLimitError } from '../gpu/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
@@ -16,6 +20,7 @@ import type { LabelMap, Volume } from '../io/volume.js';
 import { sizeMultiple } from './config.js';
 import type { CacNet } from './cacnet.js';
 import { CALCIUM_THRESHOLD_HU, cropBox, normaliseHu, type Box } from './data.js';
+import { applyArteryPrior } from './artery-prior.js';
 
 export interface InferenceOptions {
   /** Window [d, h, w] in voxels; rounded to what the network's poolings need. */
@@ -24,10 +29,14 @@ export interface InferenceOptions {
   overlap: number;
   /** Calcium threshold (HU) applied to the output labels. */
   thresholdHU: number;
+  /** Name the arteries with the model's spatial prior when it has one (artery-prior.ts). */
+  arteryPrior: boolean;
+  /** A candidate is calcium when 1 − P(background) reaches this (default: the model's calibrated value). */
+  calciumProbability?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_INFERENCE: InferenceOptions = { window: [16, 64, 64], overlap: 0.25, thresholdHU: CALCIUM_THRESHOLD_HU };
+export const DEFAULT_INFERENCE: InferenceOptions = { window: [16, 64, 64], overlap: 0.25, thresholdHU: CALCIUM_THRESHOLD_HU, arteryPrior: true };
 
 /** Window start positions covering n voxels with windows of `size`. */
 export function windowStarts(n: number, size: number, overlap: number): number[] {
@@ -108,20 +117,26 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
     }
     o.onProgress?.(++done, boxes.length);
   }
-  const labels = new Uint8Array(n);
   for (let v = 0; v < n; v++) {
     const inv = 1 / weightSum[v]!;
-    let best = 0;
-    let bestP = -1;
-    for (let c = 0; c < classes; c++) {
-      const pc = probSum[c]![v]! * inv;
-      probSum[c]![v] = pc;
-      if (pc > bestP) {
-        bestP = pc;
-        best = c;
-      }
-    }
-    labels[v] = ct.data[v]! >= o.thresholdHU ? best : 0;
+    for (let c = 0; c < classes; c++) probSum[c]![v]! *= inv;
   }
-  return { labels: { data: labels, dims: [...ct.dims], spacing: [...ct.spacing], affine: [...ct.affine] }, probabilities: probSum };
+  if (model.arteryPrior && o.arteryPrior) applyArteryPrior(probSum, ct.dims, ct.affine, model.arteryPrior, (v) => ct.data[v]! >= o.thresholdHU);
+  return { labels: labelsFromProbabilities(probSum, ct, o.thresholdHU, o.calciumProbability ?? model.calciumProbability), probabilities: probSum };
+}
+
+/**
+ * Labels from per-class probabilities (background first): a voxel >= thresholdHU
+ * whose calcium probability 1 − P(background) reaches `calciumProbability`
+ * takes its most probable artery; every other voxel is background.
+ */
+export function labelsFromProbabilities(probabilities: Float32Array[], ct: Volume, thresholdHU: number, calciumProbability: number): LabelMap {
+  const labels = new Uint8Array(ct.data.length);
+  for (let v = 0; v < labels.length; v++) {
+    if (ct.data[v]! < thresholdHU || 1 - probabilities[0]![v]! < calciumProbability) continue;
+    let best = 1;
+    for (let c = 2; c < probabilities.length; c++) if (probabilities[c]![v]! > probabilities[best]![v]!) best = c;
+    labels[v] = best;
+  }
+  return { data: labels, dims: [...ct.dims], spacing: [...ct.spacing], affine: [...ct.affine] };
 }

@@ -30,6 +30,7 @@ import {
   type LossWeights,
 } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
+import { fitArteryPrior } from './artery-prior.js';
 
 export interface Scan {
   id: string;
@@ -52,6 +53,8 @@ export interface TrainOptions {
   balanceArteries?: boolean;
   /** Steps of linear learning-rate warm-up (default DEFAULT_WARMUP). */
   warmupSteps?: number;
+  /** Fit the spatial artery prior to the training labels and keep it with the weights (default true; see artery-prior.ts). */
+  arteryPrior?: boolean;
   /** Judge the network only on voxels >= this HU (see loss.ts); null: on every voxel. Default CALCIUM_THRESHOLD_HU. */
   candidateHU?: number | null;
   seed: number;
@@ -186,6 +189,8 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valS
   const opt = makeOptimizer(model, o.lr);
   let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined }, history: [] };
   if (resume && o.checkpointDir) pos = await loadCheckpoint(o.checkpointDir, model, opt);
+  // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
+  model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(trainScans.map((s) => s.labels));
   model.train();
   const started = performance.now();
   const startStep = pos.step;

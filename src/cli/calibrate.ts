@@ -1,0 +1,61 @@
+/**
+ * `cacnet calibrate`: picks the inference operating point (the threshold on
+ * P(calcium)) on validation phantoms and, with --write, stores it in the
+ * weights file's metadata, where every later run (demo, infer, eval, the
+ * browser) reads it. See src/net/calibrate.ts for the rule.
+ */
+import { readFile } from 'node:fs/promises';
+import { Runtime } from '../gpu/runtime.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { calibrateOperatingPoint, CALIBRATION_GRID } from '../net/calibrate.js';
+import { CALCIUM_PROBABILITY_KEY } from '../net/inference-metadata.js';
+import { decodeSafetensors, encodeSafetensors } from '../net/safetensors.js';
+import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { ProgressLine } from './progress.js';
+import { UsageError, type Command } from './run-command.js';
+import { phantomScans, SHIPPED_RECIPE } from './train.js';
+
+/** Validation phantoms: the training run's validation seed, never used for training, eval (9001) or the demo (4242). */
+const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;
+
+export const calibrate: Command = {
+  name: 'calibrate',
+  summary: 'choose the calcium probability threshold on validation phantoms (and store it in the weights)',
+  usage: 'cacnet calibrate [--weights FILE] [--phantoms N] [--seed S] [--write]',
+  options: { weights: { type: 'string' }, phantoms: { type: 'string' }, seed: { type: 'string' }, write: { type: 'boolean' } },
+  help: [
+    '  --weights FILE  safetensors weights (default: the shipped ones)',
+    '  --phantoms N    validation phantoms (default 25)',
+    `  --seed S        their seed (default ${DEFAULT_SEED}, the training run's validation seed)`,
+    '  --write         store the chosen threshold in the weights file (rewritten atomically)',
+  ],
+  async run(v, positionals) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
+    const count = v.phantoms === undefined ? 25 : Number(v.phantoms);
+    const seed = v.seed === undefined ? DEFAULT_SEED : Number(v.seed);
+    if (!Number.isInteger(count) || count < 5) throw new UsageError(`--phantoms must be an integer >= 5, got '${v.phantoms}'`);
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+    const rt = await Runtime.create();
+    const { model } = await loadModel(rt, weights);
+    const bar = new ProgressLine(5);
+    let done = 0;
+    const { rows, best } = await calibrateOperatingPoint(rt, model, phantomScans(seed, count, 'cal-'), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
+    model.dispose();
+    rt.destroy();
+    const names = Object.keys(best.metrics);
+    console.log(`\n${count} validation phantoms (seed ${seed}); a candidate is calcium when P(calcium) >= threshold`);
+    console.log(['threshold', ...names, 'weakest'].map((h) => h.padStart(13)).join(''));
+    for (const r of rows) {
+      const mark = r === best ? '  <- chosen' : '';
+      console.log([r.calciumProbability.toFixed(2), ...names.map((n) => r.metrics[n]!.toFixed(3)), r.weakest.toFixed(3)].map((c) => c.padStart(13)).join('') + mark);
+    }
+    if (!v.write) {
+      console.log(`\nchosen ${best.calciumProbability.toFixed(2)}; run again with --write to store it in ${weights}`);
+      return;
+    }
+    const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(weights)), weights);
+    await writeFileAtomic(weights, encodeSafetensors(tensors, { ...metadata, [CALCIUM_PROBABILITY_KEY]: String(best.calciumProbability) }));
+    console.log(`\nstored calcium probability threshold ${best.calciumProbability.toFixed(2)} in ${weights}`);
+  },
+};
