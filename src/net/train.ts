@@ -31,6 +31,7 @@ import {
 } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
 import { fitArteryPrior } from './artery-prior.js';
+import { DEFAULT_CALCIUM_PROBABILITY } from './inference-metadata.js';
 
 export interface Scan {
   id: string;
@@ -191,6 +192,8 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valS
   if (resume && o.checkpointDir) pos = await loadCheckpoint(o.checkpointDir, model, opt);
   // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
   model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(trainScans.map((s) => s.labels));
+  // A calibrated operating point belongs to the weights it was chosen for; training moves them.
+  model.calciumProbability = DEFAULT_CALCIUM_PROBABILITY;
   model.train();
   const started = performance.now();
   const startStep = pos.step;
