@@ -12,7 +12,7 @@ import { CALCIUM_PROBABILITY_KEY } from '../net/inference-metadata.js';
 import { decodeSafetensors, encodeSafetensors } from '../net/safetensors.js';
 import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
 import { ProgressLine } from './progress.js';
-import { UsageError, type Command } from './run-command.js';
+import { intOption, UsageError, type Command } from './run-command.js';
 import { phantomScans, SHIPPED_RECIPE } from './train.js';
 
 /** Validation phantoms: the training run's validation seed, never used for training, eval (9001) or the demo (4242). */
@@ -32,10 +32,8 @@ export const calibrate: Command = {
   async run(v, positionals) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
-    const count = v.phantoms === undefined ? 25 : Number(v.phantoms);
-    const seed = v.seed === undefined ? DEFAULT_SEED : Number(v.seed);
-    if (!Number.isInteger(count) || count < 5) throw new UsageError(`--phantoms must be an integer >= 5, got '${v.phantoms}'`);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+    const count = intOption(v.phantoms, 'phantoms', 25, 5);
+    const seed = intOption(v.seed, 'seed', DEFAULT_SEED);
     const rt = await Runtime.create();
     const { model } = await loadModel(rt, weights);
     const bar = new ProgressLine(5);

@@ -19,6 +19,14 @@ export interface Command {
 /** A usage mistake: printed with a pointer to --help. */
 export class UsageError extends CacnetError {}
 
+/** An integer option >= min, or `fallback` when absent; a UsageError naming the option otherwise. */
+export function intOption(v: unknown, name: string, fallback: number, min = 0): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
 export function parseCommand(cmd: Command, argv: string[]) {
   try {
     return parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });

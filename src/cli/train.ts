@@ -9,7 +9,7 @@ import { readCheckpointConfig } from '../net/checkpoint.js';
 import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
 import { train, type Scan, type TrainOptions } from '../net/train.js';
 import type { Command } from './run-command.js';
-import { UsageError } from './run-command.js';
+import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
 import { crossValidate } from './cross-validate.js';
 
@@ -17,13 +17,6 @@ export function phantomScans(seed: number, count: number, idPrefix: string): Sca
   const scans: Scan[] = [];
   for (const c of generateCohort({ seed, count, idPrefix })) scans.push({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels });
   return scans;
-}
-
-function int(v: unknown, name: string, fallback: number, min = 0): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
 }
 
 function num(v: unknown, name: string, fallback: number, allowZero = false): number {

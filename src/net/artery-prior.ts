@@ -50,6 +50,12 @@ export function voxelPositionMm(i: number, j: number, k: number, dims: readonly 
   return [row(0), row(1), row(2)];
 }
 
+/** voxelPositionMm of the voxel at linear index v (x fastest, then y, then z). */
+function indexPositionMm(v: number, dims: readonly number[], affine: readonly number[]): [number, number, number] {
+  const [nx, ny] = dims as [number, number];
+  return voxelPositionMm(v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny)), dims, affine);
+}
+
 /** Calcium voxels an artery needs in the training labels for its Gaussian to be fitted. */
 export const MIN_PRIOR_VOXELS = 4;
 
@@ -60,11 +66,10 @@ export function fitArteryPrior(labelMaps: Iterable<LabelMap>): ArteryPrior | nul
   const outer = Array.from({ length: n }, () => [0, 0, 0, 0, 0, 0, 0, 0, 0]);
   const count = new Array<number>(n).fill(0);
   for (const lab of labelMaps) {
-    const [nx, ny] = lab.dims;
     for (let v = 0; v < lab.data.length; v++) {
       const a = lab.data[v]! - 1;
       if (a < 0 || a >= n) continue;
-      const p = voxelPositionMm(v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny)), lab.dims, lab.affine);
+      const p = indexPositionMm(v, lab.dims, lab.affine);
       count[a]!++;
       for (let r = 0; r < 3; r++) {
         sum[a]![r]! += p[r]!;
@@ -117,12 +122,11 @@ export function arteryLogPrior(p: ArteryPrior): ArteryLogPrior {
  */
 export function applyArteryPrior(probabilities: Float32Array[], dims: readonly number[], affine: readonly number[], prior: ArteryPrior, where: (v: number) => boolean): void {
   const logPrior = arteryLogPrior(prior);
-  const [nx, ny] = dims as [number, number];
   const arteries = probabilities.length - 1;
   const q = new Float64Array(arteries);
   for (let v = 0; v < probabilities[0]!.length; v++) {
     if (!where(v)) continue;
-    const lp = logPrior(voxelPositionMm(v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny)), dims, affine));
+    const lp = logPrior(indexPositionMm(v, dims, affine));
     let best = -Infinity;
     for (let a = 0; a < arteries; a++) {
       q[a] = Math.log(Math.max(probabilities[a + 1]![v]!, 1e-30)) + lp[a]!;
