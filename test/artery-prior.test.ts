@@ -4,7 +4,7 @@ import type { LabelMap, Volume } from '../src/io/volume.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { TINY_CONFIG } from '../src/net/config.js';
 import { labelsFromProbabilities } from '../src/net/infer.js';
-import { applyInferenceMetadata, CALCIUM_PROBABILITY_KEY, DEFAULT_CALCIUM_PROBABILITY, inferenceMetadata } from '../src/net/inference-metadata.js';
+import { applyInferenceMetadata, CALCIUM_PROBABILITY_KEY, inferenceMetadata } from '../src/net/inference-metadata.js';
 import { gpu } from './helpers/gpu.js';
 import { ARTERY_PRIOR_KEY, PRIOR_FLOOR_MM, applyArteryPrior, arteryLogPrior, fitArteryPrior, readArteryPrior, voxelPositionMm, type ArteryPrior } from '../src/net/artery-prior.js';
 
@@ -114,6 +114,8 @@ describe('from probabilities to labels', () => {
     expect([...labelsFromProbabilities(probs, scan, 130, 0.5).data]).toEqual([0, 2, 3, 0]);
     expect([...labelsFromProbabilities(probs, scan, 130, 0.7).data]).toEqual([0, 0, 3, 0]);
     expect([...labelsFromProbabilities(probs, scan, 130, 0.4).data]).toEqual([0, 2, 3, 1]);
+    // One threshold per artery: each voxel is held to its own artery's.
+    expect([...labelsFromProbabilities(probs, scan, 130, [0.4, 0.55, 0.95]).data]).toEqual([0, 2, 0, 1]);
     // The HU threshold still rules: at 250 HU the second voxel is no candidate.
     expect([...labelsFromProbabilities(probs, scan, 250, 0.5).data]).toEqual([0, 0, 3, 0]);
   });
@@ -124,15 +126,23 @@ describe('from probabilities to labels', () => {
     expect(inferenceMetadata(model)).toEqual({});
     const prior: ArteryPrior = { mean: [[0, 0, 0], [1, 1, 1], [2, 2, 2]], covariance: [0, 1, 2].map(() => [[1, 0, 0], [0, 1, 0], [0, 0, 1]]), share: [0.5, 0.25, 0.25], voxels: [2, 1, 1] };
     model.arteryPrior = prior;
-    model.calciumProbability = 0.75;
+    model.calciumProbability = [0.85, 0.6, 0.85];
     const meta = inferenceMetadata(model);
+    expect(meta[CALCIUM_PROBABILITY_KEY]).toBe('0.85,0.6,0.85');
     const other = new CacNet(rt, TINY_CONFIG);
     applyInferenceMetadata(other, meta, 'w.safetensors');
     expect(other.arteryPrior).toEqual(prior);
-    expect(other.calciumProbability).toBe(0.75);
+    expect(other.calciumProbability).toEqual([0.85, 0.6, 0.85]);
+    // One number is every artery's (files calibrated before per-artery points).
+    applyInferenceMetadata(other, { [CALCIUM_PROBABILITY_KEY]: '0.75' }, 'w.safetensors');
+    expect(other.calciumProbability).toEqual([0.75, 0.75, 0.75]);
+    model.calciumProbability = [0.75, 0.75, 0.75];
+    expect(inferenceMetadata(model)[CALCIUM_PROBABILITY_KEY]).toBe('0.75');
     applyInferenceMetadata(other, {}, 'w.safetensors');
-    expect([other.arteryPrior, other.calciumProbability]).toEqual([null, DEFAULT_CALCIUM_PROBABILITY]);
-    expect(() => applyInferenceMetadata(other, { [CALCIUM_PROBABILITY_KEY]: '1.5' }, 'w.safetensors')).toThrow(/w.safetensors: calcium_probability .* between 0 and 1, got '1.5'/);
+    expect([other.arteryPrior, other.calciumProbability]).toEqual([null, [0.5, 0.5, 0.5]]);
+    for (const bad of ['1.5', '0.5,0.6', '0.5,x,0.5']) {
+      expect(() => applyInferenceMetadata(other, { [CALCIUM_PROBABILITY_KEY]: bad }, 'w.safetensors')).toThrow(new RegExp(`w.safetensors: calcium_probability .* between 0 and 1, or one per artery .*got '${bad}'`));
+    }
     model.dispose();
     other.dispose();
   });

@@ -8,7 +8,7 @@ import { backward, noGrad } from '../src/autograd/tape.js';
 import { concat } from '../src/autograd/ops.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { DEMO_CONFIG, PAPER_CONFIG, TINY_CONFIG, VARIANTS, type NetConfig, type Variant } from '../src/net/config.js';
-import { balancedVoxelWeights, cacnetLoss, candidateMask, nonCandidateBias, presentClassWeights, restrictToCandidates, weightedCrossEntropy } from '../src/net/loss.js';
+import { backgroundSpreadByComponent, balancedVoxelWeights, cacnetLoss, candidateMask, nonCandidateBias, presentClassWeights, restrictToCandidates, weightedCrossEntropy } from '../src/net/loss.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { learningRate, makeOptimizer, train, type Scan } from '../src/net/train.js';
 import { windowStarts } from '../src/net/infer.js';
@@ -203,6 +203,30 @@ describe('training loss', () => {
     // Calcium keeps half the weight; the two bright background voxels share the other half.
     expect(w[1 * 4 + 1]).toBeCloseTo(0.5);
     expect([w[0], w[2 * 4], w[3 * 4], w[4 * 4]]).toEqual([0, 0, 0.25, 0.25]);
+  });
+
+  it('background weight per component: an isolated bright voxel weighs as much as a whole bone', () => {
+    // Two patches of [d, h, w] = [1, 2, 4], x fastest. Patch 0: a 3-voxel "bone"
+    // (0, 1, 2 in row 0) and an isolated voxel (7); its calcium voxel (4) is not
+    // background. Patch 1: a 2-voxel component (8, 12: one column, two rows).
+    const labels = Uint32Array.from([0, 0, 0, 0, 2, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0, 0, 0]);
+    const candidates = Uint8Array.from([1, 1, 1, 0, 1, 0, 0, 1, /**/ 1, 0, 0, 0, 1, 0, 0, 0]);
+    const all = backgroundSpreadByComponent(labels, candidates, [1, 2, 4], 1);
+    // Three components (patch boundaries separate them), each 1/3, split among its voxels.
+    expect(Array.from(all, (v) => +v.toFixed(6))).toEqual(
+      [1 / 9, 1 / 9, 1 / 9, 0, 0, 0, 0, 1 / 3, 1 / 6, 0, 0, 0, 1 / 6, 0, 0, 0].map((v) => +v.toFixed(6)),
+    );
+    const half = backgroundSpreadByComponent(labels, candidates, [1, 2, 4], 0.5);
+    // Half per voxel (6 background candidates), half per component.
+    expect(half[0]).toBeCloseTo(0.5 / 6 + 0.5 / 9, 6);
+    expect(half[7]).toBeCloseTo(0.5 / 6 + 0.5 / 3, 6);
+    expect(half.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    // The background half of the cross-entropy follows the spread; calcium keeps its half.
+    const w = balancedVoxelWeights(labels, 4, candidates, false, all);
+    expect(w[4 * 4 + 2]).toBeCloseTo(0.5);
+    expect(w[7 * 4]).toBeCloseTo(0.5 / 3);
+    expect(w[0]).toBeCloseTo(0.5 / 9);
+    expect(w[3 * 4]).toBe(0);
   });
 
   it('per-artery balance splits the calcium half equally between the arteries present', () => {

@@ -16,7 +16,7 @@
  * Set CACNET_UPDATE_SCREENSHOT=1 to refresh docs/web-screenshot.png (the README's).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +34,10 @@ import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js'
 import { buildWeb } from '../web/build.js';
 import { describeProblem } from '../web/problems.js';
 import { encodeCtSlice } from './helpers/dicom-writer.js';
+import { cliCommand, REPO } from './helpers/cli.js';
 import { startWebServer, type WebServer } from '../web/serve.js';
 
 const run = promisify(execFile);
-const REPO = join(import.meta.dirname, '..');
 const CHROMIUM = process.env.CACNET_CHROMIUM ?? '/usr/bin/chromium';
 /** The shipped weights; CACNET_E2E_WEIGHTS may point elsewhere while developing. */
 const WEIGHTS = process.env.CACNET_E2E_WEIGHTS ?? join(REPO, 'weights', 'cacnet-demo.safetensors');
@@ -110,15 +110,6 @@ async function pageScores(page: Page): Promise<{ scores: Scores; risk: number }>
     }
     return { scores: scores as Scores, risk: Number(document.getElementById('risk')!.dataset.value) };
   });
-}
-
-/** The CLI as built (dist/) when it is up to date, else the same source through tsx. */
-function cliCommand(): string[] {
-  const built = join(REPO, 'dist', 'cli', 'main.js');
-  const src = join(REPO, 'src');
-  const newest = Math.max(...(readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => statSync(join(src, f)).mtimeMs));
-  if (existsSync(built) && statSync(built).mtimeMs >= newest) return [built];
-  return ['--import', 'tsx', join(src, 'cli', 'main.ts')];
 }
 
 function expectScoresClose(actual: Scores, expected: Scores, what: string): void {

@@ -7,8 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { calibrateOperatingPoint, CALIBRATION_GRID } from '../net/calibrate.js';
-import { CALCIUM_PROBABILITY_KEY } from '../net/inference-metadata.js';
+import { calibrateOperatingPoint, CALIBRATION_GRID, type CalibrationRow } from '../net/calibrate.js';
+import { ARTERIES } from '../io/volume.js';
+import { CALCIUM_PROBABILITY_KEY, formatOperatingPoint, operatingPointText } from '../net/inference-metadata.js';
 import { decodeSafetensors, encodeSafetensors } from '../net/safetensors.js';
 import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
 import { ProgressLine } from './progress.js';
@@ -25,35 +26,36 @@ export const calibrate: Command = {
   options: { weights: { type: 'string' }, phantoms: { type: 'string' }, seed: { type: 'string' }, write: { type: 'boolean' } },
   help: [
     '  --weights FILE  safetensors weights (default: the shipped ones)',
-    '  --phantoms N    validation phantoms (default 25)',
+    '  --phantoms N    validation phantoms (default 60: enough LCX calcium to judge its ICC)',
     `  --seed S        their seed (default ${DEFAULT_SEED}, the training run's validation seed)`,
     '  --write         store the chosen threshold in the weights file (rewritten atomically)',
   ],
   async run(v, positionals) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
-    const count = intOption(v.phantoms, 'phantoms', 25, 5);
+    const count = intOption(v.phantoms, 'phantoms', 60, 5);
     const seed = intOption(v.seed, 'seed', DEFAULT_SEED);
     const rt = await Runtime.create();
     const { model } = await loadModel(rt, weights);
     const bar = new ProgressLine(5);
     let done = 0;
-    const { rows, best } = await calibrateOperatingPoint(rt, model, phantomScans(seed, count, 'cal-'), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
+    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomScans(seed, count, 'cal-'), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
     model.dispose();
     rt.destroy();
     const names = Object.keys(best.metrics);
+    const line = (label: string, r: CalibrationRow, mark = '') => console.log([label, ...names.map((n) => r.metrics[n]!.toFixed(3)), r.weakest.toFixed(3)].map((c) => c.padStart(13)).join('') + mark);
     console.log(`\n${count} validation phantoms (seed ${seed}); a candidate is calcium when P(calcium) >= threshold`);
     console.log(['threshold', ...names, 'weakest'].map((h) => h.padStart(13)).join(''));
-    for (const r of rows) {
-      const mark = r === best ? '  <- chosen' : '';
-      console.log([r.calciumProbability.toFixed(2), ...names.map((n) => r.metrics[n]!.toFixed(3)), r.weakest.toFixed(3)].map((c) => c.padStart(13)).join('') + mark);
-    }
+    for (const r of shared) line(String(r.point[0]), r);
+    console.log('\nthen each artery\'s own threshold, the others held:');
+    line(best.point.join('/'), best, `  <- chosen (${ARTERIES.join('/')})`);
+    const point = formatOperatingPoint(best.point);
     if (!v.write) {
-      console.log(`\nchosen ${best.calciumProbability.toFixed(2)}; run again with --write to store it in ${weights}`);
+      console.log(`\nchosen ${operatingPointText(best.point)}; run again with --write to store it in ${weights}`);
       return;
     }
     const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(weights)), weights);
-    await writeFileAtomic(weights, encodeSafetensors(tensors, { ...metadata, [CALCIUM_PROBABILITY_KEY]: String(best.calciumProbability) }));
-    console.log(`\nstored calcium probability threshold ${best.calciumProbability.toFixed(2)} in ${weights}`);
+    await writeFileAtomic(weights, encodeSafetensors(tensors, { ...metadata, [CALCIUM_PROBABILITY_KEY]: point }));
+    console.log(`\nstored the operating point ${operatingPointText(best.point)} in ${weights}`);
   },
 };

@@ -7,6 +7,7 @@ import { Runtime } from '../gpu/runtime.js';
 import { generateCohort } from '../io/phantom.js';
 import { runCohort, printScanTable, printSummary } from './cohort-run.js';
 import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { operatingPointText } from '../net/inference-metadata.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
 
@@ -36,7 +37,7 @@ export const demo: Command = {
     const { model } = await loadModel(rt, weights);
     console.log(`CAC-Net demo: ${count} held-out synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';
-    const operating = `calcium where P(calcium) >= ${model.calciumProbability.toFixed(2)}`;
+    const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}`;
     console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n${operating}; ${naming}\n`);
     const scans = (function* () {
       for (const c of generateCohort({ seed, count, idPrefix: 'demo-' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };

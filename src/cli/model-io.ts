@@ -13,8 +13,8 @@ import { applyInferenceMetadata } from '../net/inference-metadata.js';
 /** The weights the project ships, trained by `cacnet train` (see README). */
 export const SHIPPED_WEIGHTS = fileURLToPath(new URL('../../weights/cacnet-demo.safetensors', import.meta.url));
 
-/** Builds the network described in a weights file's metadata and loads the weights. */
-export async function loadModel(rt: Runtime, path = SHIPPED_WEIGHTS): Promise<{ model: CacNet; meta: Record<string, string> }> {
+/** The bytes of a weights file; a clear error when it is missing. */
+export async function readWeightsFile(path: string): Promise<Uint8Array> {
   if (!existsSync(path)) {
     throw new InputError(
       path === SHIPPED_WEIGHTS
@@ -22,18 +22,26 @@ export async function loadModel(rt: Runtime, path = SHIPPED_WEIGHTS): Promise<{ 
         : `${path}: weights file not found`,
     );
   }
-  const bytes = new Uint8Array(await readFile(path));
+  return new Uint8Array(await readFile(path));
+}
+
+/** The network configuration a weights file carries in its metadata. */
+export function weightsConfig(bytes: Uint8Array, path: string): NetConfig {
   const { metadata } = decodeSafetensors(bytes, path);
   if (!metadata.config) throw new InputError(`${path}: no network configuration in the file's metadata; not a cacnet weights file`);
-  let config: NetConfig;
   try {
-    config = JSON.parse(metadata.config) as NetConfig;
+    return JSON.parse(metadata.config) as NetConfig;
   } catch {
     throw new InputError(`${path}: the network configuration in the metadata is not valid JSON`);
   }
-  const model = new CacNet(rt, config);
-  importWeights(model, bytes, path);
-  applyInferenceMetadata(model, metadata, path);
+}
+
+/** Builds the network described in a weights file's metadata and loads the weights. */
+export async function loadModel(rt: Runtime, path = SHIPPED_WEIGHTS): Promise<{ model: CacNet; meta: Record<string, string> }> {
+  const bytes = await readWeightsFile(path);
+  const model = new CacNet(rt, weightsConfig(bytes, path));
+  const meta = importWeights(model, bytes, path);
+  applyInferenceMetadata(model, meta, path);
   model.eval();
-  return { model, meta: metadata };
+  return { model, meta };
 }

@@ -7,7 +7,9 @@ import { CacNet } from '../net/cacnet.js';
 import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
 import { readCheckpointConfig } from '../net/checkpoint.js';
 import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
-import { train, type Scan, type TrainOptions } from '../net/train.js';
+import { DEFAULT_WARMUP, train, type Scan, type TrainOptions } from '../net/train.js';
+import { importWeights } from '../net/weights.js';
+import { readWeightsFile, weightsConfig } from './model-io.js';
 import type { Command } from './run-command.js';
 import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
@@ -74,6 +76,9 @@ export const trainCommand: Command = {
     'candidate-hu': { type: 'string' },
     'foreground-prob': { type: 'string' },
     'balance-arteries': { type: 'boolean' },
+    'bg-by-component': { type: 'string' },
+    warmup: { type: 'string' },
+    init: { type: 'string' },
   },
   help: [
     `  --config NAME       network widths: ${Object.keys(CONFIGS).join(', ')} (default ${SHIPPED_RECIPE.config})`,
@@ -94,13 +99,24 @@ export const trainCommand: Command = {
     `  --candidate-hu N    judge the network only on voxels >= N HU, or 'none' (default ${SHIPPED_RECIPE.candidateHU})`,
     '  --balance-arteries  split the cross-entropy\'s calcium weight equally between the arteries present',
     `  --foreground-prob P probability a patch is centred on calcium (default ${SHIPPED_RECIPE.foregroundProbability})`,
+    '  --bg-by-component X share of the cross-entropy\'s background weight divided per connected component',
+    '                      of background candidates rather than per voxel, 0 to 1 (default 0)',
+    `  --warmup N          steps of linear learning-rate warm-up (default ${DEFAULT_WARMUP})`,
+    '  --init FILE         start from these weights (fine-tuning: the network is the file\'s, so no --config',
+    '                      or --variant; --seed defaults to the file\'s). Ignored with --resume',
     '  --folds K           K-fold cross-validation over the --train-count phantoms (stratified by risk), as in the paper',
   ],
   async run(v) {
     const out = (v.out as string | undefined) ?? `runs/${(v.config as string) ?? SHIPPED_RECIPE.config}-${(v.variant as string) ?? 'cacnet'}`;
     let config: NetConfig;
+    let initial: Uint8Array | undefined;
     if (v.resume) {
       config = await readCheckpointConfig(out);
+    } else if (v.init !== undefined) {
+      if (v.config !== undefined || v.variant !== undefined) throw new UsageError('--init takes the network from the weights file; drop --config and --variant');
+      initial = await readWeightsFile(v.init as string);
+      const file = weightsConfig(initial, v.init as string);
+      config = { ...file, seed: int(v.seed, 'seed', file.seed) };
     } else {
       const base = CONFIGS[(v.config as string) ?? SHIPPED_RECIPE.config];
       if (!base) throw new UsageError(`unknown --config '${v.config}'; choose ${Object.keys(CONFIGS).join(', ')}`);
@@ -123,6 +139,8 @@ export const trainCommand: Command = {
       loss: { dice: num(v['dice-weight'], 'dice-weight', SHIPPED_RECIPE.diceWeight, true), crossEntropy: num(v['ce-weight'], 'ce-weight', SHIPPED_RECIPE.ceWeight, true) },
       candidateHU: candidateHU(v['candidate-hu']),
       balanceArteries: !!v['balance-arteries'],
+      backgroundByComponent: num(v['bg-by-component'], 'bg-by-component', 0, true),
+      warmupSteps: int(v.warmup, 'warmup', DEFAULT_WARMUP, 0),
       seed,
       checkpointDir: out,
       checkpointEvery: int(v['checkpoint-every'], 'checkpoint-every', 25, 1),
@@ -130,6 +148,7 @@ export const trainCommand: Command = {
       stopAfter: v['stop-after'] === undefined ? undefined : int(v['stop-after'], 'stop-after', 0, 1),
     };
     if (o.loss!.dice === 0 && o.loss!.crossEntropy === 0) throw new UsageError('--dice-weight and --ce-weight cannot both be 0');
+    if (o.backgroundByComponent! > 1) throw new UsageError(`--bg-by-component must be between 0 and 1, got '${v['bg-by-component']}'`);
     if (o.foregroundProbability > 1) throw new UsageError(`--foreground-prob must be between 0 and 1, got '${v['foreground-prob']}'`);
     const trainCount = int(v['train-count'], 'train-count', SHIPPED_RECIPE.trainCount, 1);
     const valCount = int(v['val-count'], 'val-count', SHIPPED_RECIPE.valCount, 0);
@@ -150,6 +169,7 @@ export const trainCommand: Command = {
       return;
     }
     const model = new CacNet(rt, config);
+    if (initial) importWeights(model, initial, v.init as string);
     console.error(`${VARIANTS[config.variant]}: ${model.parameterCount().toLocaleString('en-US')} parameters, on ${rt.description.description || rt.description.vendor}`);
     await mkdir(out, { recursive: true });
     const result = await train(rt, model, trainScans, valScans, o, !!v.resume);

@@ -17,7 +17,7 @@ import { Module } from './module.js';
 import { UDenseNet2d } from './udensenet.js';
 import { UNet } from './unet.js';
 import type { ArteryPrior } from './artery-prior.js';
-import { DEFAULT_CALCIUM_PROBABILITY } from './inference-metadata.js';
+import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
 
 export interface NetOutput {
   logits: Tensor;
@@ -43,8 +43,8 @@ export class CacNet extends Module {
   private readonly stage3d: UNet | null = null;
   /** Spatial prior that names the artery of found calcium at inference (artery-prior.ts); shipped with the weights, not trained. */
   arteryPrior: ArteryPrior | null = null;
-  /** Inference operating point: a candidate is calcium when 1 − P(background) reaches this (calibrate.ts). */
-  calciumProbability = DEFAULT_CALCIUM_PROBABILITY;
+  /** Inference operating point per artery (LAD, LCX, RCA): a candidate named that artery is calcium when 1 − P(background) reaches it (calibrate.ts). */
+  calciumProbability: readonly number[] = DEFAULT_OPERATING_POINT;
 
   constructor(rt: Runtime, readonly config: NetConfig) {
     super(rt);

@@ -31,8 +31,8 @@ export interface InferenceOptions {
   thresholdHU: number;
   /** Name the arteries with the model's spatial prior when it has one (artery-prior.ts). */
   arteryPrior: boolean;
-  /** A candidate is calcium when 1 − P(background) reaches this (default: the model's calibrated value). */
-  calciumProbability?: number;
+  /** A candidate is calcium when 1 − P(background) reaches this, one value or one per artery (default: the model's calibrated ones). */
+  calciumProbability?: number | readonly number[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -127,16 +127,18 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
 
 /**
  * Labels from per-class probabilities (background first): a voxel >= thresholdHU
- * whose calcium probability 1 − P(background) reaches `calciumProbability`
- * takes its most probable artery; every other voxel is background.
+ * takes its most probable artery when its calcium probability 1 − P(background)
+ * reaches `calciumProbability` (one value, or one per artery: that artery's);
+ * every other voxel is background.
  */
-export function labelsFromProbabilities(probabilities: Float32Array[], ct: Volume, thresholdHU: number, calciumProbability: number): LabelMap {
+export function labelsFromProbabilities(probabilities: Float32Array[], ct: Volume, thresholdHU: number, calciumProbability: number | readonly number[]): LabelMap {
   const labels = new Uint8Array(ct.data.length);
+  const point = typeof calciumProbability === 'number' ? probabilities.slice(1).map(() => calciumProbability) : calciumProbability;
   for (let v = 0; v < labels.length; v++) {
-    if (ct.data[v]! < thresholdHU || 1 - probabilities[0]![v]! < calciumProbability) continue;
+    if (ct.data[v]! < thresholdHU) continue;
     let best = 1;
     for (let c = 2; c < probabilities.length; c++) if (probabilities[c]![v]! > probabilities[best]![v]!) best = c;
-    labels[v] = best;
+    if (1 - probabilities[0]![v]! >= point[best - 1]!) labels[v] = best;
   }
   return { data: labels, dims: [...ct.dims], spacing: [...ct.spacing], affine: [...ct.affine] };
 }

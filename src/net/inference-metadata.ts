@@ -7,17 +7,31 @@
 import { InputError } from '../gpu/errors.js';
 import { ARTERY_PRIOR_KEY, readArteryPrior } from './artery-prior.js';
 import type { CacNet } from './cacnet.js';
+import { ARTERIES } from '../io/volume.js';
 
 export const CALCIUM_PROBABILITY_KEY = 'calcium_probability';
 
 /** A candidate voxel is calcium when 1 − P(background) reaches this; 0.5 unless calibrated. */
 export const DEFAULT_CALCIUM_PROBABILITY = 0.5;
 
+/** Operating point per artery (LAD, LCX, RCA), all DEFAULT_CALCIUM_PROBABILITY. */
+export const DEFAULT_OPERATING_POINT: readonly number[] = ARTERIES.map(() => DEFAULT_CALCIUM_PROBABILITY);
+
+/** The operating point for people: '0.85', or '0.85 LAD, 0.6 LCX, 0.85 RCA'. */
+export function operatingPointText(p: readonly number[]): string {
+  return p.every((t) => t === p[0]) ? String(p[0]) : p.map((t, a) => `${t} ${ARTERIES[a]}`).join(', ');
+}
+
+/** The operating point as stored: one number when the arteries share it, else 'LAD,LCX,RCA'. */
+export function formatOperatingPoint(p: readonly number[]): string {
+  return p.every((t) => t === p[0]) ? String(p[0]) : p.join(',');
+}
+
 /** Metadata entries for the model's inference settings (none for defaults). */
 export function inferenceMetadata(model: CacNet): Record<string, string> {
   const meta: Record<string, string> = {};
   if (model.arteryPrior) meta[ARTERY_PRIOR_KEY] = JSON.stringify(model.arteryPrior);
-  if (model.calciumProbability !== DEFAULT_CALCIUM_PROBABILITY) meta[CALCIUM_PROBABILITY_KEY] = String(model.calciumProbability);
+  if (model.calciumProbability.some((t) => t !== DEFAULT_CALCIUM_PROBABILITY)) meta[CALCIUM_PROBABILITY_KEY] = formatOperatingPoint(model.calciumProbability);
   return meta;
 }
 
@@ -25,7 +39,10 @@ export function inferenceMetadata(model: CacNet): Record<string, string> {
 export function applyInferenceMetadata(model: CacNet, metadata: Record<string, string>, source: string): void {
   model.arteryPrior = readArteryPrior(metadata, source);
   const t = metadata[CALCIUM_PROBABILITY_KEY];
-  const p = t === undefined ? DEFAULT_CALCIUM_PROBABILITY : Number(t);
-  if (!(p > 0 && p < 1)) throw new InputError(`${source}: calcium_probability in the metadata must be a number between 0 and 1, got '${t}'`);
+  const parts = t === undefined ? [...DEFAULT_OPERATING_POINT] : t.split(',').map(Number);
+  const p = parts.length === 1 ? ARTERIES.map(() => parts[0]!) : parts;
+  if (p.length !== ARTERIES.length || !p.every((x) => x > 0 && x < 1)) {
+    throw new InputError(`${source}: calcium_probability in the metadata must be a number between 0 and 1, or one per artery (${ARTERIES.join(',')}), got '${t}'`);
+  }
   model.calciumProbability = p;
 }

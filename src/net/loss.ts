@@ -23,6 +23,7 @@ import { add, logClamped, mul, neg, reshape, sum } from '../autograd/ops.js';
 import { noGrad } from '../autograd/tape.js';
 import type { NetConfig } from './config.js';
 import type { NetOutput } from './cacnet.js';
+import { connectedComponents } from '../scoring/lesions.js';
 
 export interface LossResult {
   loss: Tensor;
@@ -119,22 +120,68 @@ export function restrictToCandidates(out: NetOutput, bias: Tensor): NetOutput {
  * has no calcium). With `candidates`, background voxels outside them get no
  * weight. With `perArtery`, the calcium half is split equally between the
  * arteries present, so a rarer artery (LCX) weighs as much as a common one.
+ * `backgroundSpread` (see backgroundSpreadByComponent) divides the background
+ * half unevenly; without it every background voxel gets the same weight.
  * Returns [voxels × classes], one-hot at the true class.
  */
-export function balancedVoxelWeights(labels: Uint32Array, classes: number, candidates?: Uint8Array, perArtery = false): Float32Array {
+export function balancedVoxelWeights(labels: Uint32Array, classes: number, candidates?: Uint8Array, perArtery = false, backgroundSpread?: Float32Array): Float32Array {
   const counted = (i: number) => !candidates || candidates[i] === 1;
+  const spread = (i: number) => (backgroundSpread ? backgroundSpread[i]! : 1);
   const count = new Array<number>(classes).fill(0);
-  for (let i = 0; i < labels.length; i++) if (labels[i]! > 0 || counted(i)) count[labels[i]!]!++;
+  let background = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]! > 0 || counted(i)) count[labels[i]!]!++;
+    if (labels[i] === 0 && counted(i)) background += spread(i);
+  }
   const fg = count.slice(1).reduce((a, b) => a + b, 0);
   const present = count.slice(1).filter((n) => n > 0).length;
   const share = count.map((n, c) => {
     if (n === 0) return 0;
-    if (c === 0) return (fg > 0 ? 0.5 : 1) / n;
+    if (c === 0) return (fg > 0 ? 0.5 : 1) / background;
     return perArtery ? 0.5 / present / n : 0.5 / fg;
   });
   const w = new Float32Array(labels.length * classes);
-  for (let i = 0; i < labels.length; i++) if (labels[i]! > 0 || counted(i)) w[i * classes + labels[i]!] = share[labels[i]!]!;
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]! > 0) w[i * classes + labels[i]!] = share[labels[i]!]!;
+    else if (counted(i)) w[i * classes] = share[0]! * spread(i);
+  }
   return w;
+}
+
+/**
+ * Relative weights of the background candidates of a batch of patches, for
+ * balancedVoxelWeights: a share `byComponent` of the background weight is
+ * divided equally between the connected components (6-connected, per patch) of
+ * background candidates and then between each component's voxels; the rest
+ * equally between all background candidates.
+ *
+ * Why: detection is judged by lesion count, but per-voxel weighting lets the
+ * ~2,500 bone voxels of a phantom set the background's loss, so an isolated
+ * bright voxel in the blood, myocardium or muscle (noise; up to dozens per
+ * phantom) weighs a few thousandths of it, and the network learned to call
+ * such voxels calcium: they were the validation phantoms' false positives. Per
+ * component, each weighs about as much as a calcium voxel.
+ *
+ * labels and candidates: the batch's voxels, patch after patch, each patch
+ * [d, h, w] with x fastest. Returns a spread summing to 1 over the background
+ * candidates (0 elsewhere).
+ */
+export function backgroundSpreadByComponent(labels: Uint32Array, candidates: Uint8Array, patch: readonly [number, number, number], byComponent: number): Float32Array {
+  const [d, h, w] = patch;
+  const per = d * h * w;
+  const spread = new Float32Array(labels.length);
+  const components: Uint32Array[] = [];
+  let voxels = 0;
+  for (let start = 0; start < labels.length; start += per) {
+    const mask = new Uint8Array(per);
+    for (let i = 0; i < per; i++) mask[i] = candidates[start + i] === 1 && labels[start + i] === 0 ? 1 : 0;
+    for (const c of connectedComponents(mask, [w, h, d], 6).voxels) {
+      components.push(c.map((i) => i + start));
+      voxels += c.length;
+    }
+  }
+  for (const c of components) for (const i of c) spread[i] = (1 - byComponent) / voxels + byComponent / (components.length * c.length);
+  return spread;
 }
 
 /**

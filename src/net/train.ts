@@ -20,6 +20,7 @@ import type { LabelMap, Volume } from '../io/volume.js';
 import type { CacNet } from './cacnet.js';
 import { CALCIUM_THRESHOLD_HU, cropBox, foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
 import {
+  backgroundSpreadByComponent,
   balancedVoxelWeights,
   cacnetLoss,
   candidateMask,
@@ -31,7 +32,7 @@ import {
 } from './loss.js';
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
 import { fitArteryPrior } from './artery-prior.js';
-import { DEFAULT_CALCIUM_PROBABILITY } from './inference-metadata.js';
+import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
 
 export interface Scan {
   id: string;
@@ -56,6 +57,8 @@ export interface TrainOptions {
   warmupSteps?: number;
   /** Fit the spatial artery prior to the training labels and keep it with the weights (default true; see artery-prior.ts). */
   arteryPrior?: boolean;
+  /** Share of the cross-entropy's background weight divided per connected component (see backgroundSpreadByComponent); default 0. */
+  backgroundByComponent?: number;
   /** Judge the network only on voxels >= this HU (see loss.ts); null: on every voxel. Default CALCIUM_THRESHOLD_HU. */
   candidateHU?: number | null;
   seed: number;
@@ -143,10 +146,12 @@ export function batchLoss(rt: Runtime, model: CacNet, batch: StepBatch, o: Train
   let out = model.forward(Tensor.from(rt, batch.x, [...shape, 1]));
   if (candidates) out = restrictToCandidates(out, Tensor.from(rt, nonCandidateBias(candidates, c.classes), [...shape, c.classes]));
   const weights = o.loss ?? DEFAULT_LOSS;
+  const byComponent = o.backgroundByComponent ?? 0;
+  const spread = candidates && byComponent > 0 && weights.crossEntropy > 0 ? backgroundSpreadByComponent(batch.y, candidates, o.patch, byComponent) : undefined;
   return cacnetLoss(out, Tensor.from(rt, batch.y, shape, 'u32'), c, {
     weights,
     classWeights: presentClassWeights(batch.y, c.classes, o.absentClassWeight ?? 0.1),
-    voxelWeights: weights.crossEntropy > 0 ? Tensor.from(rt, balancedVoxelWeights(batch.y, c.classes, candidates, o.balanceArteries), [...shape, c.classes]) : undefined,
+    voxelWeights: weights.crossEntropy > 0 ? Tensor.from(rt, balancedVoxelWeights(batch.y, c.classes, candidates, o.balanceArteries, spread), [...shape, c.classes]) : undefined,
   });
 }
 
@@ -193,7 +198,7 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valS
   // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
   model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(trainScans.map((s) => s.labels));
   // A calibrated operating point belongs to the weights it was chosen for; training moves them.
-  model.calciumProbability = DEFAULT_CALCIUM_PROBABILITY;
+  model.calciumProbability = DEFAULT_OPERATING_POINT;
   model.train();
   const started = performance.now();
   const startStep = pos.step;
