@@ -36,7 +36,7 @@ function candidateHU(v: unknown): number | null {
   return n;
 }
 
-/** Training defaults that reproduce the shipped weights (see README). */
+/** Training defaults: stage 1 of the shipped weights (README; stage 2 fine-tunes them with --init). */
 export const SHIPPED_RECIPE = {
   config: 'demo',
   steps: 450,

@@ -69,8 +69,17 @@ export async function calibrateOperatingPoint(
     const metrics = operatingMetrics(summary);
     return { point, summary, metrics, weakest: Math.min(...Object.values(metrics)) };
   };
+  return searchOperatingPoint(judge, grid);
+}
+
+/**
+ * The search calibrateOperatingPoint makes, given how to judge a point (per
+ * artery thresholds): every shared threshold of the grid, the best of them
+ * (the lowest on a tie), then two rounds over the arteries of each one's own
+ * threshold with the others held, kept only on a strict improvement.
+ */
+export function searchOperatingPoint<R extends { point: number[]; weakest: number }>(judge: (point: number[]) => R, grid: readonly number[]): { shared: R[]; best: R } {
   const shared = grid.map((t) => judge(ARTERIES.map(() => t)));
-  // The lowest threshold on a tie.
   let best = shared.reduce((a, b) => (b.weakest > a.weakest ? b : a));
   for (let round = 0; round < 2; round++) {
     for (let a = 0; a < ARTERIES.length; a++) {

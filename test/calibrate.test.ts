@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { CALIBRATION_GRID, searchOperatingPoint } from '../src/net/calibrate.js';
+
+describe('choosing the operating point', () => {
+  it('finds each artery\'s best threshold from the best shared one', () => {
+    // A separable score peaking at LAD 0.8, LCX 0.7, RCA 0.9.
+    const target = [0.8, 0.7, 0.9];
+    let calls = 0;
+    const judge = (point: number[]) => {
+      calls++;
+      return { point, weakest: -point.reduce((s, t, a) => s + (t - target[a]!) ** 2, 0) };
+    };
+    const { shared, best } = searchOperatingPoint(judge, CALIBRATION_GRID);
+    expect(shared.map((r) => r.point[0])).toEqual(CALIBRATION_GRID);
+    expect(shared.every((r) => r.point.every((t) => t === r.point[0]))).toBe(true);
+    // The best shared threshold is the targets' mean, 0.8; per artery each reaches its own.
+    expect(shared.reduce((a, b) => (b.weakest > a.weakest ? b : a)).point).toEqual([0.8, 0.8, 0.8]);
+    expect(best.point).toEqual(target);
+    expect(best.weakest).toBeCloseTo(0, 12);
+    // At most the grid once shared, then two rounds over the three arteries.
+    expect(calls).toBeLessThanOrEqual(CALIBRATION_GRID.length * (1 + 2 * 3));
+  });
+
+  it('on a tie keeps the lowest shared threshold and moves no artery', () => {
+    const { best } = searchOperatingPoint((point) => ({ point, weakest: 0.5 }), CALIBRATION_GRID);
+    expect(best.point).toEqual([0.5, 0.5, 0.5]);
+  });
+});
