@@ -28,7 +28,7 @@ export const calibrate: Command = {
     '  --weights FILE  safetensors weights (default: the shipped ones)',
     '  --phantoms N    validation phantoms (default 60: enough LCX calcium to judge its ICC)',
     `  --seed S        their seed (default ${DEFAULT_SEED}, the training run's validation seed)`,
-    '  --write         store the chosen threshold in the weights file (rewritten atomically)',
+    '  --write         store the chosen operating point in the weights file (rewritten atomically)',
   ],
   async run(v, positionals) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);

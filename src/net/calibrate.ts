@@ -83,9 +83,11 @@ export function searchOperatingPoint<R extends { point: number[]; weakest: numbe
   let best = shared.reduce((a, b) => (b.weakest > a.weakest ? b : a));
   for (let round = 0; round < 2; round++) {
     for (let a = 0; a < ARTERIES.length; a++) {
+      // Only artery a moves in this sweep, so every trial varies the point it started from (already judged).
+      const from = best.point;
       for (const t of grid) {
-        if (t === best.point[a]) continue;
-        const row = judge(best.point.map((x, k) => (k === a ? t : x)));
+        if (t === from[a]) continue;
+        const row = judge(from.map((x, k) => (k === a ? t : x)));
         if (row.weakest > best.weakest) best = row;
       }
     }

@@ -17,14 +17,16 @@ export const DEFAULT_CALCIUM_PROBABILITY = 0.5;
 /** Operating point per artery (LAD, LCX, RCA), all DEFAULT_CALCIUM_PROBABILITY. */
 export const DEFAULT_OPERATING_POINT: readonly number[] = ARTERIES.map(() => DEFAULT_CALCIUM_PROBABILITY);
 
+const sharedByAll = (p: readonly number[]) => p.every((t) => t === p[0]);
+
 /** The operating point for people: '0.85', or '0.85 LAD, 0.6 LCX, 0.85 RCA'. */
 export function operatingPointText(p: readonly number[]): string {
-  return p.every((t) => t === p[0]) ? String(p[0]) : p.map((t, a) => `${t} ${ARTERIES[a]}`).join(', ');
+  return sharedByAll(p) ? String(p[0]) : p.map((t, a) => `${t} ${ARTERIES[a]}`).join(', ');
 }
 
 /** The operating point as stored: one number when the arteries share it, else 'LAD,LCX,RCA'. */
 export function formatOperatingPoint(p: readonly number[]): string {
-  return p.every((t) => t === p[0]) ? String(p[0]) : p.join(',');
+  return sharedByAll(p) ? String(p[0]) : p.join(',');
 }
 
 /** Metadata entries for the model's inference settings (none for defaults). */
