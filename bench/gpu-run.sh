@@ -12,7 +12,9 @@
 #   writes OUT_DIR/RESULTS.md, OUT_DIR/results.json, OUT_DIR/pytorch.json, OUT_DIR/probe.txt
 # Environment: GPU_RUN_ADAPTER=swiftshader rehearses the whole script on SwiftShader
 #   (step 1 is then reported but not required; PyTorch runs on the CPU if it is installed);
-#   GPU_RUN_QUICK=1 passes --quick; GPU_RUN_TIMEOUT (seconds, default 540) bounds step 3.
+#   GPU_RUN_QUICK=1 passes --quick; GPU_RUN_ARGS adds bench/run.ts options (e.g. --no-cpu);
+#   GPU_RUN_TIMEOUT (seconds, default 540) bounds step 3.
+# On a machine with no npm registry, run bench/gpu-pack.sh first (here) and carry .gpu along.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/gpu-results}
@@ -22,10 +24,17 @@ quick=()
 mkdir -p "$out"
 say() { printf '\033[1mgpu-run:\033[0m %s\n' "$*"; }
 
+# A machine with no registry gets Node and node_modules from bench/gpu-pack.sh's bundle.
+if [ -f .gpu/node.xz ] && [ ! -d node_modules ]; then
+  say "unpacking the bundle from bench/gpu-pack.sh"
+  mkdir -p .gpu/bin && xz -dc .gpu/node.xz > .gpu/bin/node && chmod +x .gpu/bin/node && export PATH="$PWD/.gpu/bin:$PATH"
+  tar -xJf .gpu/node_modules.tar.xz || exit 1
+fi
 [ -d node_modules ] || { say "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error || exit 1; }
+tsx=(node node_modules/tsx/dist/cli.mjs)   # npx tsx, without npm
 
 say "1/3 does Dawn see a hardware GPU?"
-npx tsx bench/probe-adapter.ts 2>&1 | grep -v 'Warning: Vulkan\|While initializing adapter\|at InitializeImpl' | tee "$out/probe.txt"
+"${tsx[@]}" bench/probe-adapter.ts 2>&1 | grep -v 'Warning: Vulkan\|While initializing adapter\|at InitializeImpl' | tee "$out/probe.txt"
 probe=${PIPESTATUS[0]}
 if [ "$probe" -ne 0 ] && [ "$adapter" = hardware ]; then
   say "Dawn finds no hardware adapter: nothing to benchmark on the GPU (see $out/probe.txt)."
@@ -37,7 +46,7 @@ say "2/3 PyTorch on the same shapes"
 if python3 -c 'import torch' 2>/dev/null; then
   device=$(python3 -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
   [ "$adapter" = hardware ] && [ "$device" != cuda ] && say "warning: torch sees no CUDA device; PyTorch runs on the CPU"
-  if npx tsx bench/run.ts --adapter "$adapter" --emit-specs "$out/specs.json" \
+  if "${tsx[@]}" bench/run.ts --adapter "$adapter" --emit-specs "$out/specs.json" \
     && python3 bench/pytorch_ops.py --specs "$out/specs.json" --out "$out/pytorch.json" --device "$device"; then
     pyflag=(--pytorch "$out/pytorch.json")
   else
@@ -48,7 +57,7 @@ else
 fi
 
 say "3/3 npm run bench on the $adapter adapter"
-timeout "${GPU_RUN_TIMEOUT:-540}" npx tsx bench/run.ts --adapter "$adapter" "${quick[@]}" "${pyflag[@]}" \
+timeout "${GPU_RUN_TIMEOUT:-540}" "${tsx[@]}" bench/run.ts --adapter "$adapter" "${quick[@]}" "${pyflag[@]}" ${GPU_RUN_ARGS:-} \
   --out "$out/RESULTS.md" --json "$out/results.json"
 rc=$?
 [ $rc -eq 0 ] && say "done: $out/RESULTS.md" || say "bench exited $rc"
