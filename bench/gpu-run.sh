@@ -25,10 +25,10 @@ mkdir -p "$out"
 say() { printf '\033[1mgpu-run:\033[0m %s\n' "$*"; }
 
 # A machine with no registry gets Node and node_modules from bench/gpu-pack.sh's bundle.
-if [ -f .gpu/node.xz ] && [ ! -d node_modules ]; then
-  say "unpacking the bundle from bench/gpu-pack.sh"
-  mkdir -p .gpu/bin && xz -dc .gpu/node.xz > .gpu/bin/node && chmod +x .gpu/bin/node && export PATH="$PWD/.gpu/bin:$PATH"
-  tar -xJf .gpu/node_modules.tar.xz || exit 1
+if [ -f .gpu/node.xz ]; then
+  command -v node >/dev/null || { say "unpacking Node from the bundle"; mkdir -p .gpu/bin && xz -dc .gpu/node.xz > .gpu/bin/node && chmod +x .gpu/bin/node; }
+  export PATH="$PWD/.gpu/bin:$PATH"
+  [ -d node_modules ] || { say "unpacking node_modules from the bundle"; tar -xJf .gpu/node_modules.tar.xz || exit 1; }
 fi
 [ -d node_modules ] || { say "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error || exit 1; }
 tsx=(node node_modules/tsx/dist/cli.mjs)   # npx tsx, without npm

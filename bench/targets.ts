@@ -112,7 +112,7 @@ export function evaluateTargets(res: BenchResults): { targets: Target[]; notes: 
   const targets = [...convTarget(res, 3, 5), ...convTarget(res, 2, 2), ...fmaTarget(res), ...networkTargets(res)];
   const notes: string[] = [];
   if (res.env.software) {
-    notes.push('Real-GPU numbers (NVIDIA H100, PyTorch/cuDNN ratio) are **unmeasured**: this run had no GPU. `bench/gpu-run.sh` does that run where one is available (see its header).');
+    notes.push('This run had no GPU. Real-GPU numbers (NVIDIA H200, PyTorch/cuDNN ratio) from `bench/gpu-run.sh` are in `bench/gpu-results/` and summarised in the Analysis below.');
   }
   return { targets, notes };
 }
