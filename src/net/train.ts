@@ -53,6 +53,8 @@ export interface TrainOptions {
   loss?: LossWeights;
   /** Split the cross-entropy's calcium weight equally between the arteries present (see balancedVoxelWeights). */
   balanceArteries?: boolean;
+  /** Centre calcium patches on a uniformly drawn artery (see PatchSampler.balanceArteries). */
+  sampleArteries?: boolean;
   /** Steps of linear learning-rate warm-up (default DEFAULT_WARMUP). */
   warmupSteps?: number;
   /** Fit the spatial artery prior to the training labels and keep it with the weights (default true; see artery-prior.ts). */
@@ -122,7 +124,7 @@ export function stepBatch(data: PreparedScan[], o: TrainOptions, step: number): 
   const patches: Array<Patch & { hu: Float32Array }> = [];
   for (let b = 0; b < o.batch; b++) {
     const scan = data[Math.floor(random() * data.length)]!;
-    const p = samplePatch(scan.x, scan.labels, { size: o.patch, foregroundProbability: o.foregroundProbability }, random, scan.foreground);
+    const p = samplePatch(scan.x, scan.labels, { size: o.patch, foregroundProbability: o.foregroundProbability, balanceArteries: o.sampleArteries }, random, scan.foreground);
     patches.push({ ...p, hu: cropBox(scan.hu, scan.labels.dims, p.box, -1000, (k) => new Float32Array(k)) });
   }
   const n = patches[0]!.x.length;
