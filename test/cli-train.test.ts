@@ -50,8 +50,10 @@ describe('cacnet train --init', () => {
     await writeFile(init, encodeSafetensors(tensors, metadata));
 
     const out = join(dir, 'run');
-    const r = await cacnet(['train', '--init', init, '--steps', '1', '--lr', '1e-9', '--train-count', '2', '--val-count', '0', '--out', out]);
+    const r = await cacnet(['train', '--init', init, '--steps', '1', '--lr', '1e-9', '--train-count', '2', '--val-count', '0', '--sample-arteries', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
+    // The default patch is the whole 64x64x16 phantom: centring it per artery cannot matter, and the user is told.
+    expect(r.stderr).toMatch(/16,64,64 patch covers the whole scan, so where a patch is centred .* changes nothing/);
     const trained = decodeSafetensors(new Uint8Array(await readFile(join(out, 'model.safetensors'))), 'trained');
     expect(trained.metadata.step).toBe('1');
     expect(JSON.parse(trained.metadata.config!)).toEqual(TINY_CONFIG);

@@ -100,7 +100,8 @@ export const trainCommand: Command = {
     `  --candidate-hu N    judge the network only on voxels >= N HU, or 'none' (default ${SHIPPED_RECIPE.candidateHU})`,
     '  --balance-arteries  split the cross-entropy\'s calcium weight equally between the arteries present',
     '  --sample-arteries   centre calcium patches on an artery drawn uniformly among those present',
-    '                      (default: on a uniform calcium voxel, which sees the LCX least)',
+    '                      (default: on a uniform calcium voxel, which sees the LCX least); matters only',
+    '                      when the patch is smaller than the scan',
     `  --foreground-prob P probability a patch is centred on calcium (default ${SHIPPED_RECIPE.foregroundProbability})`,
     '  --bg-by-component X share of the cross-entropy\'s background weight divided per connected component',
     '                      of background candidates rather than per voxel, 0 to 1 (default 0)',
@@ -159,6 +160,11 @@ export const trainCommand: Command = {
     console.error(`generating ${trainCount} training and ${valCount} validation phantoms...`);
     const trainScans = phantomScans(seed, trainCount, 'train-');
     const valScans = phantomScans(seed + 1, valCount, 'val-');
+    const [d, h, w] = patch;
+    const wholeScan = trainScans.every((s) => d >= s.ct.dims[2] && h >= s.ct.dims[1] && w >= s.ct.dims[0]);
+    if (wholeScan && (v['sample-arteries'] || v['foreground-prob'] !== undefined)) {
+      console.error(`note: the ${patch} patch covers the whole scan, so where a patch is centred (--foreground-prob, --sample-arteries) changes nothing`);
+    }
     const bar = new ProgressLine();
     o.onProgress = (p) => {
       const fg = p.dice.slice(1).map((d) => d.toFixed(2)).join('/');
