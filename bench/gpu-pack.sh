@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs what bench/gpu-run.sh needs on a GPU machine that can reach no package registry
-# (the device tool's H100): this Node binary, node_modules pruned to linux-x64 and to
-# what the benchmark loads, and the Vulkan loader's Debian package, into .gpu/ (ignored
-# by git; about 41 MB). Carry .gpu to the machine, then there:
+# (the device tool's H100/H200): this Node binary, node_modules pruned to linux-x64 and
+# to what the benchmark loads, and the Debian packages of the Vulkan loader and of
+# libglvnd (NVIDIA's Vulkan driver, libGLX_nvidia, needs its dispatch library), into
+# .gpu/ (ignored by git; about 39 MB). Carry .gpu to the machine, then there:
 #
 #   for f in .gpu/*.deb; do dpkg -x "$f" /; done; ldconfig; bash bench/gpu-run.sh
 set -euo pipefail
@@ -22,6 +23,6 @@ tar -cf - \
   --exclude='node_modules/@tensorflow/*/dist/*.min.js' --exclude='node_modules/@tensorflow/*/dist/*.es2017.js' \
   --exclude='node_modules/@tensorflow/*/dist/*.fesm.js' --exclude='node_modules/@tensorflow/*/dist/*.fesm.min.js' \
   node_modules | xz -T0 -9 > .gpu/node_modules.tar.xz
-echo "gpu-pack: libvulkan1 (the Vulkan loader Dawn opens)"
-(cd .gpu && rm -f libvulkan1_*.deb && apt-get download libvulkan1 >/dev/null)
+echo "gpu-pack: libvulkan1 (the Vulkan loader Dawn opens) and libglvnd (what the NVIDIA driver's ICD loads)"
+(cd .gpu && rm -f ./*.deb && apt-get download libvulkan1 libglvnd0 libegl1 libopengl0 libgl1 libglx0 libgles2 >/dev/null)
 du -ch .gpu/* | sed 's/^/gpu-pack: /'

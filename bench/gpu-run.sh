@@ -32,6 +32,9 @@ if [ -f .gpu/node.xz ]; then
 fi
 [ -d node_modules ] || { say "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error || exit 1; }
 tsx=(node node_modules/tsx/dist/cli.mjs)   # npx tsx, without npm
+# Containers that mount the NVIDIA driver under /usr/local/nvidia keep its Vulkan ICD there.
+nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ] && export VK_DRIVER_FILES=$nvidia_icd
 
 say "1/3 does Dawn see a hardware GPU?"
 "${tsx[@]}" bench/probe-adapter.ts 2>&1 | grep -v 'Warning: Vulkan\|While initializing adapter\|at InitializeImpl' | tee "$out/probe.txt"
