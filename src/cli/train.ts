@@ -2,12 +2,12 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
-import { generateCohort } from '../io/phantom.js';
+import { generateCohort, type PhantomPreset } from '../io/phantom.js';
 import { CacNet } from '../net/cacnet.js';
 import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
 import { readCheckpointConfig } from '../net/checkpoint.js';
 import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
-import { DEFAULT_WARMUP, train, type Scan, type TrainOptions } from '../net/train.js';
+import { DEFAULT_WARMUP, prepareScan, train, type PreparedScan, type Scan, type TrainOptions } from '../net/train.js';
 import { importWeights } from '../net/weights.js';
 import { readWeightsFile, weightsConfig } from './model-io.js';
 import type { Command } from './run-command.js';
@@ -19,6 +19,16 @@ export function phantomScans(seed: number, count: number, idPrefix: string): Sca
   const scans: Scan[] = [];
   for (const c of generateCohort({ seed, count, idPrefix })) scans.push({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels });
   return scans;
+}
+
+/** Phantoms a working-grid network trains on: scanner-size scans, each binned onto the working grid as it is made (the native scans would not fit in memory together). */
+export function workingGridScans(config: NetConfig, preset: PhantomPreset, seed: number, count: number, idPrefix: string, onScan?: (done: number) => void): PreparedScan[] {
+  const out: PreparedScan[] = [];
+  for (const c of generateCohort({ seed, count, idPrefix, preset })) {
+    out.push(prepareScan({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels }, config));
+    onScan?.(out.length);
+  }
+  return out;
 }
 
 function num(v: unknown, name: string, fallback: number, allowZero = false): number {
@@ -158,10 +168,18 @@ export const trainCommand: Command = {
     const trainCount = int(v['train-count'], 'train-count', SHIPPED_RECIPE.trainCount, 1);
     const valCount = int(v['val-count'], 'val-count', SHIPPED_RECIPE.valCount, 0);
     console.error(`generating ${trainCount} training and ${valCount} validation phantoms...`);
-    const trainScans = phantomScans(seed, trainCount, 'train-');
-    const valScans = phantomScans(seed + 1, valCount, 'val-');
+    let trainScans: Array<Scan | PreparedScan>;
+    let valScans: Array<Scan | PreparedScan>;
+    if (config.workingGrid) {
+      const bar = new ProgressLine();
+      trainScans = workingGridScans(config, 'realistic', seed, trainCount, 'train-', (n) => bar.update(n, trainCount + valCount, 'phantoms on the working grid'));
+      valScans = workingGridScans(config, 'realistic', seed + 1, valCount, 'val-', (n) => bar.update(trainCount + n, trainCount + valCount, 'phantoms on the working grid'));
+    } else {
+      trainScans = phantomScans(seed, trainCount, 'train-');
+      valScans = phantomScans(seed + 1, valCount, 'val-');
+    }
     const [d, h, w] = patch;
-    const wholeScan = trainScans.every((s) => d >= s.ct.dims[2] && h >= s.ct.dims[1] && w >= s.ct.dims[0]);
+    const wholeScan = trainScans.every((s) => d >= s.labels.dims[2] && h >= s.labels.dims[1] && w >= s.labels.dims[0]);
     if (wholeScan && (v['sample-arteries'] || v['foreground-prob'] !== undefined)) {
       console.error(`note: the ${patch} patch covers the whole scan, so where a patch is centred (--foreground-prob, --sample-arteries) changes nothing`);
     }
@@ -174,7 +192,8 @@ export const trainCommand: Command = {
     const rt = await Runtime.create();
     if (v.folds !== undefined) {
       const k = int(v.folds, 'folds', 5, 2);
-      await crossValidate(rt, config, [...trainScans, ...valScans], k, o, out);
+      if (config.workingGrid) throw new UsageError('--folds runs on the small phantoms only; drop --config scanner');
+      await crossValidate(rt, config, [...trainScans, ...valScans] as Scan[], k, o, out);
       rt.destroy();
       return;
     }

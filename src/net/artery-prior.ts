@@ -6,6 +6,8 @@
  * atrioventricular groove behind it, the RCA on the right. Cardiac CT is
  * reconstructed with the heart near the centre of the field of view, so a
  * voxel's position in patient millimetres from the scan's centre already says a lot.
+ * Networks on the working grid (working-grid.ts) measure positions from the
+ * located heart instead, so the prior holds on whole-chest framing too.
  * The small demo network detects calcium well but learned this layout slowly
  * (measured on 25 held-out phantoms: it never named the LCX, and 143 of 190
  * found calcium voxels had the right artery; with this prior, 187). Automatic
@@ -50,26 +52,35 @@ export function voxelPositionMm(i: number, j: number, k: number, dims: readonly 
   return [row(0), row(1), row(2)];
 }
 
-/** voxelPositionMm of the voxel at linear index v (x fastest, then y, then z). */
-function indexPositionMm(v: number, dims: readonly number[], affine: readonly number[]): [number, number, number] {
+/** voxelPositionMm of the voxel at linear index v (x fastest, then y, then z), plus `offsetMm` (the grid centre's place in the prior's frame). */
+function indexPositionMm(v: number, dims: readonly number[], affine: readonly number[], offsetMm: readonly number[] = NO_OFFSET): [number, number, number] {
   const [nx, ny] = dims as [number, number];
-  return voxelPositionMm(v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny)), dims, affine);
+  const p = voxelPositionMm(v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny)), dims, affine);
+  return [p[0] + offsetMm[0]!, p[1] + offsetMm[1]!, p[2] + offsetMm[2]!];
 }
+
+const NO_OFFSET = [0, 0, 0] as const;
 
 /** Calcium voxels an artery needs in the training labels for its Gaussian to be fitted. */
 export const MIN_PRIOR_VOXELS = 4;
 
-/** Fits the prior to label maps (1 LAD, 2 LCX, 3 RCA); null when an artery has fewer than MIN_PRIOR_VOXELS calcium voxels. */
-export function fitArteryPrior(labelMaps: Iterable<LabelMap>): ArteryPrior | null {
+/**
+ * Fits the prior to label maps (1 LAD, 2 LCX, 3 RCA); null when an artery has
+ * fewer than MIN_PRIOR_VOXELS calcium voxels. `offsetOf` places each map's
+ * centre in the prior's frame (default: the frame is the scan centre; the
+ * working grid measures from the located heart instead).
+ */
+export function fitArteryPrior(labelMaps: Iterable<LabelMap>, offsetOf?: (labels: LabelMap) => readonly number[]): ArteryPrior | null {
   const n = ARTERIES.length;
   const sum = Array.from({ length: n }, () => [0, 0, 0]);
   const outer = Array.from({ length: n }, () => [0, 0, 0, 0, 0, 0, 0, 0, 0]);
   const count = new Array<number>(n).fill(0);
   for (const lab of labelMaps) {
+    const offset = offsetOf?.(lab);
     for (let v = 0; v < lab.data.length; v++) {
       const a = lab.data[v]! - 1;
       if (a < 0 || a >= n) continue;
-      const p = indexPositionMm(v, lab.dims, lab.affine);
+      const p = indexPositionMm(v, lab.dims, lab.affine, offset);
       count[a]!++;
       for (let r = 0; r < 3; r++) {
         sum[a]![r]! += p[r]!;
@@ -120,13 +131,20 @@ export function arteryLogPrior(p: ArteryPrior): ArteryLogPrior {
  * `where` is true are touched (the candidates; elsewhere the label is
  * background anyway).
  */
-export function applyArteryPrior(probabilities: Float32Array[], dims: readonly number[], affine: readonly number[], prior: ArteryPrior, where: (v: number) => boolean): void {
+export function applyArteryPrior(
+  probabilities: Float32Array[],
+  dims: readonly number[],
+  affine: readonly number[],
+  prior: ArteryPrior,
+  where: (v: number) => boolean,
+  offsetMm?: readonly number[],
+): void {
   const logPrior = arteryLogPrior(prior);
   const arteries = probabilities.length - 1;
   const q = new Float64Array(arteries);
   for (let v = 0; v < probabilities[0]!.length; v++) {
     if (!where(v)) continue;
-    const lp = logPrior(indexPositionMm(v, dims, affine));
+    const lp = logPrior(indexPositionMm(v, dims, affine, offsetMm));
     let best = -Infinity;
     for (let a = 0; a < arteries; a++) {
       q[a] = Math.log(Math.max(probabilities[a + 1]![v]!, 1e-30)) + lp[a]!;

@@ -51,33 +51,34 @@ export class CacNet extends Module {
     const c = config;
     const init = new InitStream(c.seed);
     const deepLevels = Math.max(0, c.supervisionWeights.length - 1);
-    const image = c.imageTo3d ? 1 : 0;
+    const input = c.inputChannels ?? 1;
+    const image = c.imageTo3d ? input : 0;
     const unet3d = (inChannels: number, skips = true, supervised = deepLevels) =>
       new UNet(rt, init, { dims: 3, inChannels, levels: c.levels3d, baseChannels: c.baseChannels3d, groups: c.groups3d, dropout: c.dropout3d, skips, classes: c.classes, supervisedLevels: supervised });
     switch (c.variant) {
       case 'cacnet': {
-        const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c));
+        const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c, input));
         this.stage2d = s2;
         this.stage3d = this.child('unet3d', unet3d(s2.outChannels + image));
         break;
       }
       case 'twofold': {
-        const s2 = this.child('unet2d', new UNet(rt, init, { dims: 2, inChannels: 1, levels: (c.denseBlocks.length + 1) / 2, baseChannels: c.growthRate * 3, groups: 1, dropout: c.dropout2d, skips: true, classes: 0, supervisedLevels: 0 }));
+        const s2 = this.child('unet2d', new UNet(rt, init, { dims: 2, inChannels: input, levels: (c.denseBlocks.length + 1) / 2, baseChannels: c.growthRate * 3, groups: 1, dropout: c.dropout2d, skips: true, classes: 0, supervisedLevels: 0 }));
         this.stage2d = s2;
         this.stage3d = this.child('unet3d', unet3d(s2.outChannels + image));
         break;
       }
       case 'udensenet': {
-        const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c));
+        const s2 = this.child('udensenet', new UDenseNet2d(rt, init, c, input));
         this.stage2d = s2;
         this.head2d = this.child('head', new Conv(rt, init, 2, s2.outChannels, c.classes, 1, { head: true, biasInit: priorBias(c.classes) }));
         break;
       }
       case 'unet3d':
-        this.stage3d = this.child('unet3d', unet3d(1));
+        this.stage3d = this.child('unet3d', unet3d(input));
         break;
       case 'fcn':
-        this.stage3d = this.child('fcn3d', unet3d(1, false, 0));
+        this.stage3d = this.child('fcn3d', unet3d(input, false, 0));
         break;
     }
   }
@@ -86,7 +87,8 @@ export class CacNet extends Module {
   checkInput(x: Tensor): void {
     const m = sizeMultiple(this.config);
     const [, d, h, w, c] = x.shape;
-    if (x.rank !== 5 || c !== 1) throw new ShapeError(`cacnet: input must be [N, D, H, W, 1], got ${fmtShape(x.shape)}`);
+    const channels = this.config.inputChannels ?? 1;
+    if (x.rank !== 5 || c !== channels) throw new ShapeError(`cacnet: input must be [N, D, H, W, ${channels}], got ${fmtShape(x.shape)}`);
     if (d! % m.depth || h! % m.plane || w! % m.plane) {
       throw new ShapeError(`cacnet: patch ${d}x${h}x${w} must have depth divisible by ${m.depth} and height/width by ${m.plane} (the network pools that often)`);
     }

@@ -2,6 +2,7 @@
  * Network configurations. The paper fixes the structure (section 2) but leaves
  * most widths out; where it is silent we choose, and say so here.
  */
+import { DEFAULT_WORKING_GRID, type WorkingGridSpec } from './working-grid.js';
 
 export type Variant = 'cacnet' | 'fcn' | 'unet3d' | 'udensenet' | 'twofold';
 
@@ -51,6 +52,13 @@ export interface NetConfig {
    * instead of through every 2D layer.
    */
   imageTo3d?: boolean;
+  /**
+   * Input channels per voxel (default 1, the CT). Networks that run on the
+   * working grid (working-grid.ts) take 2: the mean and the max HU of each cell.
+   */
+  inputChannels?: number;
+  /** When set, the network runs on this working grid around the located heart, not on the scan's own grid (scan-inference.ts). */
+  workingGrid?: WorkingGridSpec;
   /** HU window for the paper's min–max normalisation. */
   huWindow: { lo: number; hi: number };
   seed: number;
@@ -95,6 +103,16 @@ export const DEMO_CONFIG: NetConfig = {
   imageTo3d: true,
 };
 
+/**
+ * The scanner-resolution network: the demo widths on the working grid (2 x 2
+ * x 3 mm cells, 176 mm around the heart), fed the mean and max HU of each cell.
+ */
+export const SCANNER_CONFIG: NetConfig = {
+  ...DEMO_CONFIG,
+  inputChannels: 2,
+  workingGrid: DEFAULT_WORKING_GRID,
+};
+
 /** A very small network for gradient checks and unit tests. */
 export const TINY_CONFIG: NetConfig = {
   ...PAPER_CONFIG,
@@ -110,7 +128,7 @@ export const TINY_CONFIG: NetConfig = {
   supervisionWeights: [1, 0.5],
 };
 
-export const CONFIGS: Record<string, NetConfig> = { paper: PAPER_CONFIG, demo: DEMO_CONFIG, tiny: TINY_CONFIG };
+export const CONFIGS: Record<string, NetConfig> = { paper: PAPER_CONFIG, demo: DEMO_CONFIG, scanner: SCANNER_CONFIG, tiny: TINY_CONFIG };
 
 /** Patch depth/height/width must be divisible by this for the network's poolings. */
 export function sizeMultiple(c: NetConfig): { depth: number; plane: number } {

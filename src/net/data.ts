@@ -61,8 +61,29 @@ export function cropBox<T extends Float32Array | Uint8Array>(data: T, dims: read
   return out;
 }
 
+/** cropBox of a channels-last grid with `channels` values per voxel; voxels outside the grid are 0. */
+export function cropChannels(x: Float32Array, channels: number, dims: readonly number[], box: Box): Float32Array {
+  if (channels === 1) return cropBox(x, dims, box, 0, (k) => new Float32Array(k));
+  const [nx, ny, nz] = dims as [number, number, number];
+  const out = new Float32Array(box.d * box.h * box.w * channels);
+  for (let k = 0; k < box.d; k++) {
+    const z = box.z + k;
+    if (z < 0 || z >= nz) continue;
+    for (let j = 0; j < box.h; j++) {
+      const y = box.y + j;
+      if (y < 0 || y >= ny) continue;
+      const x0 = Math.max(0, box.x);
+      const x1 = Math.min(nx, box.x + box.w);
+      if (x1 <= x0) continue;
+      const src = (x0 + nx * (y + ny * z)) * channels;
+      out.set(x.subarray(src, src + (x1 - x0) * channels), ((k * box.h + j) * box.w + (x0 - box.x)) * channels);
+    }
+  }
+  return out;
+}
+
 export interface Patch {
-  /** Normalised intensities, [d, h, w] (NDHWC with N = C = 1). */
+  /** Network input, [d, h, w, channels] (NDHWC with N = 1). */
   x: Float32Array;
   /** Class per voxel (0 background, 1 LAD, 2 LCX, 3 RCA). */
   y: Uint32Array;
@@ -88,7 +109,7 @@ export interface PatchSampler {
  * random calcium voxel; otherwise anywhere, so bone and the rest of the body
  * are seen as negatives too.
  */
-export function samplePatch(normalised: Float32Array, labels: LabelMap, s: PatchSampler, random: () => number, foreground?: Uint32Array): Patch {
+export function samplePatch(normalised: Float32Array, labels: LabelMap, s: PatchSampler, random: () => number, foreground?: Uint32Array, channels = 1): Patch {
   const [nx, ny, nz] = labels.dims;
   const [d, h, w] = s.size;
   const fg = foreground ?? foregroundIndices(labels);
@@ -111,7 +132,7 @@ export function samplePatch(normalised: Float32Array, labels: LabelMap, s: Patch
   // Scans smaller than the patch are centred and padded, not refused.
   const clampStart = (c: number, size: number, n: number) => (size >= n ? Math.floor((n - size) / 2) : Math.min(Math.max(c - Math.floor(size / 2), 0), n - size));
   const box: Box = { z: clampStart(cz, d, nz), y: clampStart(cy, h, ny), x: clampStart(cx, w, nx), d, h, w };
-  const x = cropBox(normalised, labels.dims, box, 0, (n) => new Float32Array(n));
+  const x = cropChannels(normalised, channels, labels.dims, box);
   const y8 = cropBox(labels.data, labels.dims, box, 0, (n) => new Uint8Array(n));
   return { x, y: Uint32Array.from(y8), box };
 }

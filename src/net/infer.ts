@@ -19,7 +19,7 @@ import { softmax } from '../autograd/loss.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import { sizeMultiple } from './config.js';
 import type { CacNet } from './cacnet.js';
-import { CALCIUM_THRESHOLD_HU, cropBox, normaliseHu, type Box } from './data.js';
+import { CALCIUM_THRESHOLD_HU, cropChannels, normaliseHu, type Box } from './data.js';
 import { applyArteryPrior } from './artery-prior.js';
 
 export interface InferenceOptions {
@@ -64,23 +64,43 @@ function estimateBytes(model: CacNet, voxels: number): number {
   return voxels * widest * 4;
 }
 
-export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Partial<InferenceOptions> = {}): Promise<{ labels: LabelMap; probabilities: Float32Array[] }> {
-  const o = { ...DEFAULT_INFERENCE, ...opts };
+/** A working window [d, h, w] for a grid of `dims` [nx, ny, nz]: the requested one, never larger than the grid, shrunk in-plane until it fits the device. */
+function fitWindow(rt: Runtime, model: CacNet, dims: readonly number[], want: readonly number[]): [number, number, number] {
   const m = sizeMultiple(model.config);
-  const [nx, ny, nz] = ct.dims;
-  // Windows never larger than the scan (rounded up to the pooling multiple).
+  const [nx, ny, nz] = dims as [number, number, number];
   let win: [number, number, number] = [
-    roundUp(Math.min(o.window[0], nz), m.depth),
-    roundUp(Math.min(o.window[1], ny), m.plane),
-    roundUp(Math.min(o.window[2], nx), m.plane),
+    roundUp(Math.min(want[0]!, nz), m.depth),
+    roundUp(Math.min(want[1]!, ny), m.plane),
+    roundUp(Math.min(want[2]!, nx), m.plane),
   ];
+  // Deep windows (the working grid's) get shallower first, down to the 16 slices native windows start at.
+  while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[0] > Math.max(16, m.depth)) win = [Math.max(16, roundUp(win[0] / 2, m.depth)), win[1], win[2]];
   while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[1] > m.plane) {
     win = [win[0], Math.max(m.plane, roundUp(win[1] / 2, m.plane)), Math.max(m.plane, roundUp(win[2] / 2, m.plane))];
   }
+  while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[0] > m.depth) win = [Math.max(m.depth, roundUp(win[0] / 2, m.depth)), win[1], win[2]];
   if (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding) {
     throw new GpuLimitError(`this scan does not fit the device: even a ${win.join('x')} window exceeds the ${rt.maxStorageBinding} byte binding limit`);
   }
-  const x = normaliseHu(ct.data, model.config.huWindow);
+  return win;
+}
+
+/**
+ * Per-class probabilities over a whole grid: the network on overlapping
+ * windows, blended with tent weights. `x` holds `channels` values per voxel
+ * (channels fastest, then x, y, z); windows skip nothing, so every voxel gets
+ * a probability.
+ */
+export async function predictGrid(
+  rt: Runtime,
+  model: CacNet,
+  x: Float32Array,
+  channels: number,
+  dims: readonly number[],
+  o: Pick<InferenceOptions, 'window' | 'overlap' | 'onProgress'>,
+): Promise<Float32Array[]> {
+  const [nx, ny, nz] = dims as [number, number, number];
+  const win = fitWindow(rt, model, dims, o.window);
   const classes = model.config.classes;
   const n = nx * ny * nz;
   const probSum = Array.from({ length: classes }, () => new Float32Array(n));
@@ -94,8 +114,8 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
   model.eval();
   let done = 0;
   for (const box of boxes) {
-    const patch = cropBox(x, ct.dims, box, 0, (k) => new Float32Array(k));
-    const probs = noGrad(() => tidy(() => softmax(model.forward(Tensor.from(rt, patch, [1, box.d, box.h, box.w, 1])).logits)));
+    const patch = cropChannels(x, channels, dims, box);
+    const probs = noGrad(() => tidy(() => softmax(model.forward(Tensor.from(rt, patch, [1, box.d, box.h, box.w, channels])).logits)));
     const p = await probs.readF32();
     probs.dispose();
     for (let k = 0; k < box.d; k++) {
@@ -121,6 +141,12 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
     const inv = 1 / weightSum[v]!;
     for (let c = 0; c < classes; c++) probSum[c]![v]! *= inv;
   }
+  return probSum;
+}
+
+export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Partial<InferenceOptions> = {}): Promise<{ labels: LabelMap; probabilities: Float32Array[] }> {
+  const o = { ...DEFAULT_INFERENCE, ...opts };
+  const probSum = await predictGrid(rt, model, normaliseHu(ct.data, model.config.huWindow), 1, ct.dims, o);
   if (model.arteryPrior && o.arteryPrior) applyArteryPrior(probSum, ct.dims, ct.affine, model.arteryPrior, (v) => ct.data[v]! >= o.thresholdHU);
   return { labels: labelsFromProbabilities(probSum, ct, o.thresholdHU, o.calciumProbability ?? model.calciumProbability), probabilities: probSum };
 }

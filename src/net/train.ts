@@ -33,6 +33,10 @@ import {
 import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
 import { fitArteryPrior } from './artery-prior.js';
 import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
+import type { NetConfig } from './config.js';
+import { locateHeart } from './heart-locator.js';
+import { buildWorkingGrid, labelsToWorkingGrid } from './working-grid.js';
+import { gridOffsetFromHeart, workingGridInput } from './scan-inference.js';
 
 export interface Scan {
   id: string;
@@ -100,15 +104,36 @@ export function mixSeed(a: number, b: number): number {
 /** Training loss unless told otherwise: the paper's Dice with deep supervision, plus the balanced cross-entropy. */
 export const DEFAULT_LOSS: LossWeights = { dice: 1, crossEntropy: 1 };
 
-interface PreparedScan {
+/** A training scan ready for patch sampling, on the grid the network sees (see prepareScan). */
+export interface PreparedScan {
+  id: string;
+  /** Network input: `channels` values per voxel, channels fastest. */
   x: Float32Array;
+  channels: number;
+  /** HU that makes a voxel a candidate (>= 130): the CT itself, or a working-grid cell's max. */
   hu: Float32Array;
   labels: LabelMap;
   foreground: Uint32Array;
+  /** Where the grid's centre lies in the artery prior's frame (mm): 0 for the scan's own grid, the offset from the located heart for the working grid. */
+  priorOffsetMm: [number, number, number];
 }
 
-export function prepareScans(scans: Scan[], window: { lo: number; hi: number }): PreparedScan[] {
-  return scans.map((s) => ({ x: normaliseHu(s.ct.data, window), hu: s.ct.data, labels: s.labels, foreground: foregroundIndices(s.labels) }));
+/**
+ * A scan on the grid the network works on: its own grid, normalised (networks
+ * without a working grid), or binned onto the working grid around its located
+ * heart (working-grid.ts), with the labels binned the same way.
+ */
+export function prepareScan(scan: Scan, config: NetConfig): PreparedScan {
+  if (!config.workingGrid) {
+    return { id: scan.id, x: normaliseHu(scan.ct.data, config.huWindow), channels: 1, hu: scan.ct.data, labels: scan.labels, foreground: foregroundIndices(scan.labels), priorOffsetMm: [0, 0, 0] };
+  }
+  const grid = buildWorkingGrid(scan.ct, locateHeart(scan.ct).centreMm, config.workingGrid);
+  const labels = labelsToWorkingGrid(scan.labels, grid, config.classes);
+  return { id: scan.id, x: workingGridInput(grid, config.huWindow), channels: 2, hu: grid.max, labels, foreground: foregroundIndices(labels), priorOffsetMm: gridOffsetFromHeart(grid) };
+}
+
+function prepared(scans: Array<Scan | PreparedScan>, config: NetConfig): PreparedScan[] {
+  return scans.map((s) => ('x' in s ? s : prepareScan(s, config)));
 }
 
 export interface StepBatch {
@@ -124,15 +149,16 @@ export function stepBatch(data: PreparedScan[], o: TrainOptions, step: number): 
   const patches: Array<Patch & { hu: Float32Array }> = [];
   for (let b = 0; b < o.batch; b++) {
     const scan = data[Math.floor(random() * data.length)]!;
-    const p = samplePatch(scan.x, scan.labels, { size: o.patch, foregroundProbability: o.foregroundProbability, balanceArteries: o.sampleArteries }, random, scan.foreground);
+    const p = samplePatch(scan.x, scan.labels, { size: o.patch, foregroundProbability: o.foregroundProbability, balanceArteries: o.sampleArteries }, random, scan.foreground, scan.channels);
     patches.push({ ...p, hu: cropBox(scan.hu, scan.labels.dims, p.box, -1000, (k) => new Float32Array(k)) });
   }
-  const n = patches[0]!.x.length;
-  const x = new Float32Array(n * o.batch);
+  const n = patches[0]!.y.length;
+  const nx = patches[0]!.x.length;
+  const x = new Float32Array(nx * o.batch);
   const y = new Uint32Array(n * o.batch);
   const hu = new Float32Array(n * o.batch);
   patches.forEach((p, b) => {
-    x.set(p.x, b * n);
+    x.set(p.x, b * nx);
     y.set(p.y, b * n);
     hu.set(p.hu, b * n);
   });
@@ -145,7 +171,7 @@ export function batchLoss(rt: Runtime, model: CacNet, batch: StepBatch, o: Train
   const shape = [batch.y.length / (o.patch[0] * o.patch[1] * o.patch[2]), ...o.patch];
   const candidateHU = o.candidateHU === undefined ? CALCIUM_THRESHOLD_HU : o.candidateHU;
   const candidates = candidateHU === null ? undefined : candidateMask(batch.hu, candidateHU);
-  let out = model.forward(Tensor.from(rt, batch.x, [...shape, 1]));
+  let out = model.forward(Tensor.from(rt, batch.x, [...shape, c.inputChannels ?? 1]));
   if (candidates) out = restrictToCandidates(out, Tensor.from(rt, nonCandidateBias(candidates, c.classes), [...shape, c.classes]));
   const weights = o.loss ?? DEFAULT_LOSS;
   const byComponent = o.backgroundByComponent ?? 0;
@@ -191,14 +217,15 @@ export async function validate(rt: Runtime, model: CacNet, data: PreparedScan[],
   return sums;
 }
 
-export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valScans: Scan[], o: TrainOptions, resume = false): Promise<TrainResult> {
-  const data = prepareScans(trainScans, model.config.huWindow);
-  const val = prepareScans(valScans, model.config.huWindow);
+export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan | PreparedScan>, valScans: Array<Scan | PreparedScan>, o: TrainOptions, resume = false): Promise<TrainResult> {
+  const data = prepared(trainScans, model.config);
+  const val = prepared(valScans, model.config);
   const opt = makeOptimizer(model, o.lr);
   let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined }, history: [] };
   if (resume && o.checkpointDir) pos = await loadCheckpoint(o.checkpointDir, model, opt);
   // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
-  model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(trainScans.map((s) => s.labels));
+  const offsets = new Map(data.map((s) => [s.labels, s.priorOffsetMm]));
+  model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(data.map((s) => s.labels), (labels) => offsets.get(labels)!);
   // A calibrated operating point belongs to the weights it was chosen for; training moves them.
   model.calciumProbability = DEFAULT_OPERATING_POINT;
   model.train();
