@@ -21,6 +21,10 @@ export interface CohortScan {
   id: string;
   ct: Volume;
   reference: LabelMap;
+  /** What the scan's evaluation is binned by (pixel mm, field of view, noise, ...; see scoring/bins.ts). */
+  attributes?: Record<string, number>;
+  /** Voxels of calcium that is not coronary (aortic wall, valves, cartilage): none may be labelled. */
+  nonCoronary?: Uint8Array;
 }
 
 export interface CohortResult {
@@ -29,6 +33,9 @@ export interface CohortResult {
   reference: ScanScore;
   evaluation: ScanEvaluation;
   seconds: number;
+  attributes?: Record<string, number>;
+  /** Labelled voxels that are non-coronary calcium (when the scan says where that is). */
+  nonCoronaryLabelled?: number;
 }
 
 export interface CohortRunOptions {
@@ -49,7 +56,8 @@ export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<Coho
     const r = await scoreCt(rt, model, scan.ct, { inference: o.inference });
     const reference = scoreScan(scan.ct, scan.reference);
     const evaluation = matchScores(r.score, reference);
-    results.push({ id: scan.id, predicted: r.score, reference, evaluation, seconds: r.inferenceSeconds });
+    const nonCoronaryLabelled = scan.nonCoronary ? countOverlap(r.labels.data, scan.nonCoronary) : undefined;
+    results.push({ id: scan.id, predicted: r.score, reference, evaluation, seconds: r.inferenceSeconds, attributes: scan.attributes, nonCoronaryLabelled });
     if (o.outDir) {
       const meta = { id: scan.id, source: scan.ct.source, dims: scan.ct.dims, spacing: scan.ct.spacing, software: o.software, extra: { weights: o.weights } };
       await writeScanReportJson(join(o.outDir, `${scan.id}.json`), r.score, meta, evaluation);
@@ -72,6 +80,12 @@ export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<Coho
     await writeFileAtomic(join(o.outDir, 'summary.json'), new TextEncoder().encode(`${JSON.stringify(summary, null, 2)}\n`));
   }
   return { results, summary };
+}
+
+function countOverlap(labels: Uint8Array, mask: Uint8Array): number {
+  let n = 0;
+  for (let v = 0; v < labels.length; v++) if (labels[v]! > 0 && mask[v]! > 0) n++;
+  return n;
 }
 
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
