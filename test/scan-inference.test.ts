@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { generatePhantom } from '../src/io/phantom.js';
+import type { Volume } from '../src/io/volume.js';
+import { CacNet } from '../src/net/cacnet.js';
+import { TINY_CONFIG, type NetConfig } from '../src/net/config.js';
+import { cropToCalcium } from '../src/net/calibrate.js';
+import { labelsFromProbabilities } from '../src/net/infer.js';
+import { segmentScan } from '../src/net/pipeline.js';
+import { prepareScan } from '../src/net/train.js';
+import { scoreScan } from '../src/scoring/score.js';
+import { matchScores } from '../src/scoring/evaluate.js';
+import { gpu } from './helpers/gpu.js';
+
+/** A tiny network on a coarse working grid (4 x 4 x 5 mm cells, 64 mm around the heart), so the test runs in seconds. */
+const CONFIG: NetConfig = { ...TINY_CONFIG, inputChannels: 2, imageTo3d: true, workingGrid: { spacingMm: [4, 4, 5], planeCells: 16, maxDepthMm: 60, multiple: 4 }, seed: 11 };
+
+describe('inference on the working grid', () => {
+  const phantom = generatePhantom({ seed: 21, riskTarget: 3 });
+  const ct: Volume = phantom.ct;
+
+  it('returns labels on the input grid, only >= 130 HU, and the same labels its voxel probabilities give', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, CONFIG);
+    // A fresh network starts at its background prior (P(calcium) about 0.03): a lower operating point makes it label plenty.
+    model.calciumProbability = [0.001, 0.001, 0.001];
+    const seg = await segmentScan(rt, model, ct);
+    expect(seg.labels.dims).toEqual(ct.dims);
+    expect(seg.labels.affine).toEqual(ct.affine);
+    expect(seg.heart?.method).toBe('lungs');
+    let labelled = 0;
+    for (let v = 0; v < ct.data.length; v++) {
+      if (seg.labels.data[v]! > 0) {
+        labelled++;
+        expect(ct.data[v]!).toBeGreaterThanOrEqual(130);
+      }
+    }
+    expect(labelled).toBeGreaterThan(0);
+    const again = labelsFromProbabilities(seg.voxelProbabilities(), ct, 130, model.calciumProbability);
+    expect(Buffer.from(again.data).equals(Buffer.from(seg.labels.data))).toBe(true);
+    model.dispose();
+  }, 300_000);
+
+  it('calibration keeps only the box that can hold calcium, with the scores unchanged', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, CONFIG);
+    const seg = await segmentScan(rt, model, ct);
+    const probabilities = seg.voxelProbabilities();
+    const kept = cropToCalcium(ct, phantom.labels, probabilities, 0.02);
+    expect(kept.ct.data.length).toBeLessThan(ct.data.length);
+    for (const point of [0.02, 0.03, 0.5]) {
+      const full = matchScores(scoreScan(ct, labelsFromProbabilities(probabilities, ct, 130, point)), scoreScan(ct, phantom.labels));
+      const crop = matchScores(scoreScan(kept.ct, labelsFromProbabilities(kept.probabilities, kept.ct, 130, point)), scoreScan(kept.ct, kept.reference));
+      expect(crop.counts).toEqual(full.counts);
+      if (point === 0.02) expect(full.counts.tpPredicted + full.counts.fp).toBeGreaterThan(0);
+      expect(crop.predicted.total.agatston).toBeCloseTo(full.predicted.total.agatston, 9);
+      expect(crop.reference.total.agatston).toBeCloseTo(full.reference.total.agatston, 9);
+    }
+    model.dispose();
+  });
+
+  it('prepares a training scan on the same working grid, labels binned with it', () => {
+    const p = prepareScan({ id: 'p', ct, labels: phantom.labels }, CONFIG);
+    expect(p.channels).toBe(2);
+    expect(p.labels.dims).toEqual([16, 16, 16]);
+    expect(p.x.length).toBe(2 * 16 * 16 * 16);
+    // Every labelled native voxel lands in a labelled cell, so calcium survives the binning.
+    const calcium = phantom.labels.data.reduce((n, l) => n + (l > 0 ? 1 : 0), 0);
+    expect(calcium).toBeGreaterThan(0);
+    expect(p.foreground.length).toBeGreaterThan(0);
+    for (const c of p.foreground) expect(p.hu[c]!).toBeGreaterThanOrEqual(130);
+  });
+});
