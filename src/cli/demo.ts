@@ -20,27 +20,31 @@ export const demo: Command = {
   usage: 'cacnet demo [--count N] [--seed S] [--out DIR] [--weights FILE]',
   options: { count: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' } },
   help: [
-    '  --count N       phantoms to score (default 10: every risk category twice)',
+    '  --count N       phantoms to score (default 6 at scanner resolution, 10 small ones for older weights)',
     `  --seed S        cohort seed (default ${DEMO_SEED}, never used in training)`,
     '  --out DIR       reports: per-scan JSON, label maps, CT, montages, cohort CSV (default cacnet-demo/)',
     '  --weights FILE  safetensors weights (default: the shipped ones)',
   ],
   async run(v) {
-    const count = v.count === undefined ? 10 : Number(v.count);
-    if (!Number.isInteger(count) || count < 2) throw new UsageError(`--count must be an integer >= 2, got '${v.count}'`);
+    const given = v.count === undefined ? undefined : Number(v.count);
+    if (given !== undefined && (!Number.isInteger(given) || given < 2)) throw new UsageError(`--count must be an integer >= 2, got '${v.count}'`);
     const seed = v.seed === undefined ? DEMO_SEED : Number(v.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
-    const out = (v.out as string | undefined) ?? 'cacnet-demo';
-    const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
-    const t0 = performance.now();
     const rt = await Runtime.create();
+    const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const { model } = await loadModel(rt, weights);
-    console.log(`CAC-Net demo: ${count} held-out synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
+    // A network on the working grid scores scans as a scanner writes them (512 x 512, 0.3-0.9 mm); older ones the small phantoms they were trained on.
+    const scanner = !!model.config.workingGrid;
+    const count = given ?? (scanner ? 6 : 10);
+    const out = (v.out as string | undefined) ?? 'cacnet-demo';
+    const t0 = performance.now();
+    const kind = scanner ? 'scanner-resolution (512 x 512) ' : '';
+    console.log(`CAC-Net demo: ${count} held-out ${kind}synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';
     const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}`;
     console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n${operating}; ${naming}\n`);
     const scans = (function* () {
-      for (const c of generateCohort({ seed, count, idPrefix: 'demo-' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
+      for (const c of generateCohort({ seed, count, idPrefix: 'demo-', preset: scanner ? 'realistic' : 'small' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
     })();
     const { results, summary } = await runCohort(rt, model, scans, count, { outDir: out, images: true, software: 'cacnet demo', weights });
     console.log('');
