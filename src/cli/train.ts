@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
-import { generateCohort } from '../io/phantom.js';
+import { generateCohort } from '../phantom/cohort.js';
 import { CacNet } from '../net/cacnet.js';
 import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
 import { readCheckpointConfig } from '../net/checkpoint.js';
