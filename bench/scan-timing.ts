@@ -15,7 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Runtime } from '../src/gpu/runtime.js';
-import { generatePhantom } from '../src/io/phantom.js';
+import { generatePhantom } from '../src/phantom/phantom.js';
 import { loadModel, SHIPPED_WEIGHTS } from '../src/cli/model-io.js';
 import { scoreCt } from '../src/net/pipeline.js';
 

@@ -2,6 +2,7 @@
  * cacnet's public API: the WebGPU engine (runtime, tensors, autograd), the
  * CAC-Net network, CT input/output and calcium scoring.
  */
+export * from './base/errors.js';
 export * from './gpu/index.js';
 export * from './autograd/index.js';
 export { conv2d, conv3d } from './autograd/conv.js';
@@ -18,5 +19,6 @@ export { scoreCt, type ScanResult } from './net/pipeline.js';
 export { train, type TrainOptions } from './net/train.js';
 export { exportWeights, importWeights } from './net/weights.js';
 export * from './io/volume.js';
-export { generatePhantom, generateCohort, type Phantom, type PhantomOptions } from './io/phantom.js';
+export { generatePhantom, type Phantom, type PhantomOptions } from './phantom/phantom.js';
+export { generateCohort } from './phantom/cohort.js';
 export * from './scoring/index.js';

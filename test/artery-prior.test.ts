@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import type { LabelMap, Volume } from '../src/io/volume.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { TINY_CONFIG } from '../src/net/config.js';

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // Gradients are registered separately from the ops (tf.grads needs them).
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Tensor, tidy } from '../src/gpu/index.js';
-import { DisposedTensorError, DtypeError, ShapeError } from '../src/gpu/errors.js';
+import { DisposedTensorError, DtypeError, ShapeError } from '../src/base/errors.js';
 import { conv2d, conv3d } from '../src/autograd/conv.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { convBiasGrad, convForward, convGeometry, convInputGrad, convWeightGrad, type ConvOptions } from '../src/kernels/conv.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, tidy } from '../src/gpu/index.js';
-import { DisposedTensorError, DtypeError, InputError } from '../src/gpu/errors.js';
+import { DisposedTensorError, DtypeError, InputError } from '../src/base/errors.js';
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { dropout } from '../src/autograd/dropout.js';

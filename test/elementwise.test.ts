@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, tidy } from '../src/gpu/index.js';
 import { add, affine, mul, relu, square, sub } from '../src/autograd/ops.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
-import { ShapeError } from '../src/gpu/errors.js';
+import { ShapeError } from '../src/base/errors.js';
 import { awayFromZero, expectClose, gpu, randomArray } from './helpers/gpu.js';
 import { broadcastBinary } from './reference/elementwise.js';
 

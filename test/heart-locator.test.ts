@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generatePhantom } from '../src/io/phantom.js';
+import { generatePhantom } from '../src/phantom/phantom.js';
 import { readScan } from '../src/io/read-scan.js';
 import type { Volume } from '../src/io/volume.js';
 import { locateHeart } from '../src/net/heart-locator.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import { readDicomSeries } from '../src/io/dicom-file.js';
 import { readScan } from '../src/io/read-scan.js';
 import { encodeNifti, gzip, niftiHeaderForGrid } from '../src/io/nifti.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'fflate';
 import * as niftiReader from 'nifti-reader-js';
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import {
   MAX_VOXELS,
   NIFTI_DATATYPES,

@@ -4,9 +4,10 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers no gradients; tf.grad needs them.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Tensor, tidy } from '../src/gpu/index.js';
-import { DisposedTensorError, DtypeError, InputError, ShapeError } from '../src/gpu/errors.js';
+import { DisposedTensorError, DtypeError, InputError, ShapeError } from '../src/base/errors.js';
 import { backward, requireGrad } from '../src/autograd/tape.js';
-import { gradCheck, mulberry32 } from '../src/autograd/gradcheck.js';
+import { gradCheck } from '../src/autograd/gradcheck.js';
+import { mulberry32 } from '../src/base/random.js';
 import { l2Penalty, softmax, softmaxDice, softmaxDiceLoss, weightedSum } from '../src/autograd/loss.js';
 import { softmaxBackward, softmaxForward } from '../src/kernels/softmax.js';
 import { expectClose, gpu, randomArray } from './helpers/gpu.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tensor, tidy } from '../src/gpu/index.js';
-import { NonFiniteLossError } from '../src/gpu/errors.js';
+import { NonFiniteLossError } from '../src/base/errors.js';
 import { backward, noGrad } from '../src/autograd/tape.js';
 import { concat } from '../src/autograd/ops.js';
 import { CacNet } from '../src/net/cacnet.js';
@@ -14,8 +14,8 @@ import { learningRate, makeOptimizer, train, type Scan } from '../src/net/train.
 import { windowStarts } from '../src/net/infer.js';
 import { fitArteryPrior } from '../src/net/artery-prior.js';
 import { loadModel } from '../src/cli/model-io.js';
-import { generatePhantom } from '../src/io/phantom.js';
-import { mulberry32 } from '../src/autograd/random.js';
+import { generatePhantom } from '../src/phantom/phantom.js';
+import { mulberry32 } from '../src/base/random.js';
 import { gpu, randomArray } from './helpers/gpu.js';
 
 const dirs: string[] = [];

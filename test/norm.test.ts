@@ -5,7 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Tensor, tidy } from '../src/gpu/index.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import { DisposedTensorError, DtypeError, ShapeError } from '../src/gpu/errors.js';
+import { DisposedTensorError, DtypeError, ShapeError } from '../src/base/errors.js';
 import { batchNorm, groupNorm, type BatchNormState } from '../src/autograd/norm.js';
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';

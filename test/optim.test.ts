@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, tidy } from '../src/gpu/index.js';
-import { CacnetError, DisposedTensorError, InputError, ShapeError } from '../src/gpu/errors.js';
+import { CacnetError, DisposedTensorError, InputError, ShapeError } from '../src/base/errors.js';
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { square, sub, sum } from '../src/autograd/ops.js';
 import { Adam, Sgd, type AdamOptions, type SgdOptions } from '../src/autograd/optim.js';

@@ -3,7 +3,7 @@
  * are centred. Pure CPU: no GPU needed.
  */
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../src/autograd/random.js';
+import { mulberry32 } from '../src/base/random.js';
 import { samplePatch } from '../src/net/data.js';
 import type { LabelMap } from '../src/io/volume.js';
 

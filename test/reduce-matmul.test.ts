@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, tidy } from '../src/gpu/index.js';
 import { concat, matmul, mean, reshape, sum } from '../src/autograd/ops.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
-import { ShapeError } from '../src/gpu/errors.js';
+import { ShapeError } from '../src/base/errors.js';
 import { expectClose, gpu, randomArray } from './helpers/gpu.js';
 import { matmulRef, sumAxesRef } from './reference/elementwise.js';
 

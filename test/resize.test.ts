@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { Tensor, tidy } from '../src/gpu/index.js';
-import { DisposedTensorError, DtypeError, ShapeError } from '../src/gpu/errors.js';
+import { DisposedTensorError, DtypeError, ShapeError } from '../src/base/errors.js';
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { upsampleBilinear2d, upsampleTrilinear3d, type ResizeTarget } from '../src/autograd/resize.js';

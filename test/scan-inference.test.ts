@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generatePhantom } from '../src/io/phantom.js';
+import { generatePhantom } from '../src/phantom/phantom.js';
 import type { Volume } from '../src/io/volume.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { TINY_CONFIG, type NetConfig } from '../src/net/config.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import { scalingAffine, type LabelMap, type Volume } from '../src/io/volume.js';
 import { summariseCohort, type CohortCase } from '../src/scoring/cohort.js';
 import { evaluateScan } from '../src/scoring/evaluate.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import { scalingAffine, type LabelMap, type Volume } from '../src/io/volume.js';
 import { evaluateScan } from '../src/scoring/evaluate.js';
 import { renderMontage } from '../src/scoring/montage.js';

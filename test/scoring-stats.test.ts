@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import { fCdf, fQuantile, logGamma } from '../src/scoring/distributions.js';
 import { blandAltman, icc, iccAgreement, weightedKappa, weightedKappaFromTable } from '../src/scoring/stats.js';
 

@@ -3,7 +3,7 @@ import { Runtime, Tensor, tidy, keep, scopeDepth } from '../src/gpu/index.js';
 import { add, matmul, mean, mul, relu, square, sub, sum } from '../src/autograd/ops.js';
 import { backward, noGrad, requireGrad, tapeStats } from '../src/autograd/tape.js';
 import { accumulateInPlace } from '../src/kernels/elementwise.js';
-import { DeviceLostError, DisposedTensorError, DtypeError, GpuUnavailableError } from '../src/gpu/errors.js';
+import { DeviceLostError, DisposedTensorError, DtypeError, GpuUnavailableError } from '../src/base/errors.js';
 import { expectClose, gpu, randomArray } from './helpers/gpu.js';
 
 describe('reverse-mode tape', () => {

@@ -8,7 +8,7 @@ import { Tensor, tidy } from '../src/gpu/index.js';
 import { backward, noGrad } from '../src/autograd/tape.js';
 import { softmaxDice } from '../src/autograd/loss.js';
 import { Adam } from '../src/autograd/optim.js';
-import { mulberry32 } from '../src/autograd/random.js';
+import { mulberry32 } from '../src/base/random.js';
 import { InitStream } from '../src/net/init.js';
 import { UNet } from '../src/net/unet.js';
 import { gpu } from './helpers/gpu.js';

@@ -12,7 +12,7 @@ import { importWeights } from '../src/net/weights.js';
 import { applyInferenceMetadata } from '../src/net/inference-metadata.js';
 import type { Volume } from '../src/io/volume.js';
 import { WeightsError } from './problems.js';
-import { GpuLimitError } from '../src/gpu/errors.js';
+import { GpuLimitError } from '../src/base/errors.js';
 
 export const WEIGHTS_URL = 'weights/cacnet-demo.safetensors';
 

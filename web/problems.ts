@@ -3,7 +3,7 @@
  * no WebGPU, a file that is not a CT volume, a scan too large for the device,
  * missing weights, or a bug.
  */
-import { CacnetError, DeviceLostError, GpuLimitError, GpuUnavailableError, InputError } from '../src/gpu/errors.js';
+import { CacnetError, DeviceLostError, GpuLimitError, GpuUnavailableError, InputError } from '../src/base/errors.js';
 
 /** The shipped weights could not be fetched or do not fit the network. */
 export class WeightsError extends CacnetError {}

@@ -3,10 +3,10 @@
  * picked or dropped folder, or its files), or a synthetic phantom. Everything
  * is decoded here, in the tab; nothing is uploaded.
  */
-import { InputError } from '../src/gpu/errors.js';
+import { InputError } from '../src/base/errors.js';
 import { decodeDicomSeries, type DicomFile } from '../src/io/dicom.js';
 import { decodeNifti, type NiftiHeader } from '../src/io/nifti.js';
-import { generatePhantom } from '../src/io/phantom.js';
+import { generatePhantom } from '../src/phantom/phantom.js';
 import type { LabelMap, Volume } from '../src/io/volume.js';
 import { scoreScan, type ScanScore } from '../src/scoring/score.js';
 import { checkCt } from '../src/scoring/validate.js';

@@ -1,7 +1,7 @@
 /** What every suite gets: the runtime, tfjs (when enabled), the engines to run, helpers. */
 import type { Runtime } from '../../src/gpu/runtime.js';
 import { Tensor } from '../../src/gpu/tensor.js';
-import { mulberry32 } from '../../src/autograd/random.js';
+import { mulberry32 } from '../../src/base/random.js';
 import { contender, type Contender, type Engine, type Work } from './harness.js';
 import { useBackend, type Tf, type TfjsHandle } from './tfjs.js';
 

@@ -7,7 +7,7 @@ import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor, sizeOf, type Shape } from '../gpu/tensor.js';
 import { backward, noGrad, requireGrad } from './tape.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '../base/random.js';
 
 export interface GradCheckInput {
   data: Float32Array;
@@ -39,7 +39,6 @@ export interface GradCheckResult {
   failures: GradCheckFailure[];
 }
 
-export { mulberry32 } from './random.js';
 
 export async function gradCheck(
   rt: Runtime,

@@ -9,7 +9,7 @@
  * loss: it fills almost every voxel of a cardiac CT, so its Dice is ≈ 1 from
  * the first step and would swamp the few calcium voxels of classes 1..C−1.
  */
-import { InputError, ShapeError, fmtShape } from '../gpu/errors.js';
+import { InputError, ShapeError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { softmaxBackward, softmaxForward } from '../kernels/softmax.js';
 import { checkDiceInputs, softmaxDiceBackward, softmaxDiceForward } from '../kernels/dice.js';

@@ -3,7 +3,7 @@
  * channel concatenation, reshape, sums and means, matmul. Each pairs forward
  * kernels with the backward that the tape calls.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import { binary, expand, unary } from '../kernels/elementwise.js';
 import { concatChannels, sliceChannels } from '../kernels/channels.js';

@@ -9,7 +9,7 @@
  * state (velocity, Adam moments) lives in tensors this object owns; they are
  * exempt from tidy() scopes and freed by dispose().
  */
-import { CacnetError, InputError, ShapeError, fmtShape } from '../gpu/errors.js';
+import { CacnetError, InputError, ShapeError, fmtShape } from '../base/errors.js';
 import { keep } from '../gpu/scope.js';
 import { Tensor } from '../gpu/tensor.js';
 import { clone, full } from '../kernels/elementwise.js';

@@ -6,7 +6,7 @@
  * reverse, so a tensor used twice (a skip connection) gets its gradients summed
  * before its producer runs, and no subgraph is walked twice.
  */
-import { CacnetError, ShapeError, fmtShape } from '../gpu/errors.js';
+import { CacnetError, ShapeError, fmtShape } from '../base/errors.js';
 import { keep } from '../gpu/scope.js';
 import { Tensor, type GradNode } from '../gpu/tensor.js';
 import { accumulateInPlace, binary, clone, full } from '../kernels/elementwise.js';

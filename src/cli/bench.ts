@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CacnetError } from '../gpu/errors.js';
+import { CacnetError } from '../base/errors.js';
 import { UsageError, type Command } from './run-command.js';
 
 /** The repository root: src/cli/ (tsx) or dist/cli/ (built) are two levels below it. */

@@ -4,7 +4,7 @@
  * against ground truth and the cohort metrics, and writes the reports.
  */
 import { Runtime } from '../gpu/runtime.js';
-import { generateCohort } from '../io/phantom.js';
+import { generateCohort } from '../phantom/cohort.js';
 import { runCohort, printScanTable, printSummary } from './cohort-run.js';
 import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
 import { operatingPointText } from '../net/inference-metadata.js';

@@ -5,7 +5,7 @@
 import { Runtime } from '../gpu/runtime.js';
 import { Tensor } from '../gpu/tensor.js';
 import { tidy } from '../gpu/scope.js';
-import { mulberry32 } from '../autograd/gradcheck.js';
+import { mulberry32 } from '../base/random.js';
 import { matmul } from '../kernels/matmul.js';
 import { sumAxes } from '../kernels/reduce.js';
 import { binary } from '../kernels/elementwise.js';

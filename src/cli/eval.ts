@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { Runtime } from '../gpu/runtime.js';
 import { readNifti } from '../io/nifti-file.js';
 import { readScan } from '../io/read-scan.js';
-import { generateCohort } from '../io/phantom.js';
+import { generateCohort } from '../phantom/cohort.js';
 import type { LabelMap } from '../io/volume.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
 import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { CacNet } from '../net/cacnet.js';
 import type { NetConfig } from '../net/config.js';

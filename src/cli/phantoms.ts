@@ -1,6 +1,6 @@
 /** `cacnet phantoms`: writes a cohort of synthetic cardiac CT phantoms with ground truth. */
-import { writeGeneratedCohort } from '../io/phantom-cohort.js';
-import type { PhantomPreset } from '../io/phantom.js';
+import { writeGeneratedCohort } from '../phantom/cohort-files.js';
+import type { PhantomPreset } from '../phantom/presets.js';
 import { UsageError, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
 

@@ -4,7 +4,7 @@
  * its stack trace.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CacnetError } from '../gpu/errors.js';
+import { CacnetError } from '../base/errors.js';
 
 export interface Command {
   name: string;

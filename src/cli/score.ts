@@ -1,7 +1,7 @@
 /** `cacnet score`: scores from a CT and a label map (no network). */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { readScan } from '../io/read-scan.js';
 import { readNifti } from '../io/nifti-file.js';
 import { scoreScan } from '../scoring/score.js';

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
-import { generateCohort, type PhantomPreset } from '../io/phantom.js';
+import { generateCohort } from '../phantom/cohort.js';
+import type { PhantomPreset } from '../phantom/presets.js';
 import { CacNet } from '../net/cacnet.js';
 import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
 import { readCheckpointConfig } from '../net/checkpoint.js';

@@ -3,7 +3,7 @@
  * We ask for the adapter's real limits: Dawn's default device caps storage
  * bindings at 128 MiB while most adapters allow far more.
  */
-import { GpuUnavailableError } from './errors.js';
+import { GpuUnavailableError } from '../base/errors.js';
 
 export interface AcquireOptions {
   /** 'auto': hardware first, then SwiftShader (Node only). */

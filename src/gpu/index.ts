@@ -1,4 +1,3 @@
-export * from './errors.js';
 export * from './acquire.js';
 export * from './runtime.js';
 export * from './tensor.js';

@@ -5,7 +5,7 @@
  */
 import { acquireDevice, type AcquireOptions, type AdapterDescription } from './acquire.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
-import { CacnetError, DeviceLostError, GpuLimitError } from './errors.js';
+import { CacnetError, DeviceLostError, GpuLimitError } from '../base/errors.js';
 
 export interface DispatchSpec {
   /** Names the op in error messages and GPU debug labels. */

@@ -3,7 +3,7 @@
  * Reshapes are views sharing the buffer (channels-last makes the paper's τ and
  * τ⁻¹ such views). The autograd fields are filled in by src/autograd only.
  */
-import { DisposedTensorError, DtypeError, ShapeError, fmtShape } from './errors.js';
+import { DisposedTensorError, DtypeError, ShapeError, fmtShape } from '../base/errors.js';
 import type { Runtime } from './runtime.js';
 import { track, type Scoped } from './scope.js';
 

@@ -1,7 +1,7 @@
 /** A DICOM series folder on disk (Node only); the decoding is in dicom.ts. */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { Volume } from './volume.js';
 import { decodeDicomSeries, type DicomFile } from './dicom.js';
 import { readInputFile } from './nifti-file.js';

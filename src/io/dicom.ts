@@ -10,7 +10,7 @@
  */
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { Volume } from './volume.js';
 import { MAX_VOXELS } from './nifti.js';
 

@@ -4,7 +4,7 @@
  * nifti.ts, which the browser app uses on its own.
  */
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { LabelMap, Volume } from './volume.js';
 import { writeFileAtomic } from './atomic-write.js';
 import {

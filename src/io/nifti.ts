@@ -7,7 +7,7 @@
  * writeNifti, writeLabelMap) live in nifti-file.ts.
  */
 import { NIFTI1, isNIFTI1 } from 'nifti-reader-js';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { scalingAffine, voxelCount, type LabelMap, type Volume } from './volume.js';
 
 // ---------------------------------------------------------------- types ----

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { Volume } from './volume.js';
 import type { NiftiHeader } from './nifti.js';
 import { readNifti } from './nifti-file.js';

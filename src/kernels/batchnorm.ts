@@ -8,7 +8,7 @@
  * where the running variance takes the unbiased batch variance (× n/(n−1)).
  * Eval mode normalises with the running statistics.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import {
   channelVec, checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,

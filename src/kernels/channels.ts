@@ -2,7 +2,7 @@
  * Channel-slab copies for channels-last tensors: concatenation along the last
  * axis and its backward (slicing a channel range back out).
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
 

@@ -13,7 +13,7 @@
  * A K too long to unroll in one pipeline runs as several chunk dispatches
  * that accumulate into Y (forward, dX) or as the grid's z axis (dW).
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, unrolledFmas, type LineGemmShape } from './gemm-core.js';

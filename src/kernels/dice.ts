@@ -14,7 +14,7 @@
  * (values 0..C-1; a value ≥ C makes an all-zero one-hot row), or an f32
  * one-hot (or soft) map shaped like the logits.
  */
-import { DtypeError, InputError, ShapeError, fmtShape } from '../gpu/errors.js';
+import { DtypeError, InputError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
 import { ROW_WG, rowLayout, rowUnitWgsl, softmaxRowWgsl, type RowLayout } from './softmax.js';

@@ -8,7 +8,7 @@
  * well-mixed 32-bit integer hash) applied twice: to the element index, then to
  * that mixed with a hash of the seed.
  */
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { groupsFor, params } from '../gpu/wgsl.js';
 

@@ -3,7 +3,7 @@
  * fills. Each op is a WGSL expression; the source (and so the cached pipeline)
  * is built once per expression.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { flatMain, groupsFor, params, u32s } from '../gpu/wgsl.js';

@@ -18,7 +18,7 @@
  * An optional fused ReLU applies max(0, ·) after the affine; its backward
  * masks dy by recomputing the pre-activation sign.
  */
-import { DtypeError, ShapeError, fmtShape } from '../gpu/errors.js';
+import { DtypeError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { flatMain, groupsFor, params, u32s } from '../gpu/wgsl.js';
 import { pairSums, sumOverSlices, type ReduceGeometry } from './norm-reduce.js';

@@ -4,7 +4,7 @@
  * statistics are taken per (sample, group) over (D·)H·W·C/G values; γ and β
  * are per channel. Same in training and eval (no running statistics).
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import {
   channelVec, checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,

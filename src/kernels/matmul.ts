@@ -3,7 +3,7 @@
  * (the backward pass needs Aᵀ·G and G·Bᵀ). Tiled in workgroup memory: a 16x16
  * workgroup computes a 64x64 tile, 4x4 outputs per thread.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { u32s } from '../gpu/wgsl.js';
 

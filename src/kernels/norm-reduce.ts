@@ -10,7 +10,7 @@
  * reductions leave one partial row per chunk, [outer, chunks, 2, C]; the same
  * kernel, reading those partials, folds them again until one row is left.
  */
-import { CacnetError, ShapeError } from '../gpu/errors.js';
+import { CacnetError, ShapeError } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { u32s } from '../gpu/wgsl.js';
 

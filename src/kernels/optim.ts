@@ -9,7 +9,7 @@
  * written back unchanged. When a buffer is too small for that, the scalar
  * kernel is used instead.
  */
-import { CacnetError, ShapeError, fmtShape } from '../gpu/errors.js';
+import { CacnetError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { groupsFor, params } from '../gpu/wgsl.js';
 import { quadsFit } from './dropout.js';

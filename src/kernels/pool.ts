@@ -15,7 +15,7 @@
  * reads the gradient and argmax of its one window and keeps the gradient when
  * it was the argmax. No atomics, no scatter.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import { NDHWC_INDEX, flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
 

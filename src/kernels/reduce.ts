@@ -3,7 +3,7 @@
  * (or more) passes of at most CHUNK elements each, so even a full sum of a
  * large volume spreads over many threads and keeps f32 rounding small.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, sizeOf } from '../gpu/tensor.js';
 import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
 

@@ -14,7 +14,7 @@
  * recomputes the forward's indices and weights to keep only real contributions.
  * Work is proportional to the output size; no atomics.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import { NDHWC_INDEX, flatMain, groupsFor, params } from '../gpu/wgsl.js';
 

@@ -8,7 +8,7 @@
  * The row helpers (rowLayout, rowUnitWgsl, softmaxRowWgsl) are shared with the
  * fused softmax + Dice kernels in dice.ts.
  */
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
 

@@ -21,7 +21,7 @@
  * probability is re-divided between the arteries by Bayes' rule:
  * P'(artery) = P(calcium) · q(artery), q ∝ P(artery) · N(position; μ, Σ) · share.
  */
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { ARTERIES, type LabelMap } from '../io/volume.js';
 
 export interface ArteryPrior {

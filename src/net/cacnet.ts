@@ -8,7 +8,7 @@
  */
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { ShapeError, fmtShape } from '../gpu/errors.js';
+import { ShapeError, fmtShape } from '../base/errors.js';
 import { concat, reshape } from '../autograd/ops.js';
 import { sizeMultiple, type NetConfig } from './config.js';
 import { InitStream } from './init.js';

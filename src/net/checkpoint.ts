@@ -8,7 +8,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { Adam } from '../autograd/optim.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { NetConfig } from './config.js';

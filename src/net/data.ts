@@ -7,7 +7,7 @@
  * edge would move): clip to [lo, hi], then (HU - lo) / (hi - lo). The default
  * window [-200, 800] HU keeps the 130 HU calcium threshold well resolved.
  */
-import { ShapeError } from '../gpu/errors.js';
+import { ShapeError } from '../base/errors.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 
 export interface HuWindow {

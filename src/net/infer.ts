@@ -10,7 +10,7 @@
  * most probable artery; when the model carries a spatial artery prior, that
  * prior names the artery (artery-prior.ts).
  */
-import { GpuLimitError } from '../gpu/errors.js';
+import { GpuLimitError } from '../base/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor } from '../gpu/tensor.js';

@@ -4,7 +4,7 @@
  * (calibrate.ts). Both travel in the weights file's metadata, so a file is the
  * whole model for `cacnet`, the browser app and checkpoints alike.
  */
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { ARTERY_PRIOR_KEY, readArteryPrior } from './artery-prior.js';
 import type { CacNet } from './cacnet.js';
 import { ARTERIES } from '../io/volume.js';

@@ -1,5 +1,5 @@
 /** Seeded weight initialisation. */
-import { gaussian, mulberry32 } from '../autograd/random.js';
+import { gaussian, mulberry32 } from '../base/random.js';
 
 /** A stream of seeded random numbers for one model: each layer draws in order. */
 export class InitStream {

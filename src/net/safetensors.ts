@@ -3,7 +3,7 @@
  * ({name: {dtype, shape, data_offsets}}, plus "__metadata__" strings), then the
  * raw little-endian tensor bytes. Plain bytes in and out: works in browsers.
  */
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 
 export interface NamedArray {
   data: Float32Array;

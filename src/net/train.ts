@@ -8,12 +8,12 @@
  * so a run resumed from a checkpoint at step s continues exactly as the
  * uninterrupted run would have.
  */
-import { NonFiniteLossError } from '../gpu/errors.js';
+import { NonFiniteLossError } from '../base/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor } from '../gpu/tensor.js';
 import { backward, noGrad } from '../autograd/tape.js';
-import { mulberry32 } from '../autograd/random.js';
+import { mixSeed, mulberry32 } from '../base/random.js';
 import { Adam } from '../autograd/optim.js';
 import { concat } from '../autograd/ops.js';
 import type { LabelMap, Volume } from '../io/volume.js';
@@ -91,14 +91,6 @@ export interface TrainResult {
   step: number;
   history: Array<{ step: number; loss: number }>;
   validationDice?: number[];
-}
-
-/** A 32-bit mix of two integers, for per-step seeds. */
-export function mixSeed(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  return (h ^ (h >>> 15)) >>> 0;
 }
 
 /** Training loss unless told otherwise: the paper's Dice with deep supervision, plus the balanced cross-entropy. */

@@ -3,7 +3,7 @@
  * the network configuration in the metadata). Bytes only: used by the Node
  * checkpoints and by the browser, which fetches the shipped file.
  */
-import { InputError, fmtShape } from '../gpu/errors.js';
+import { InputError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Module } from './module.js';
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';

@@ -5,7 +5,7 @@
  * categories, and pooled lesion detection.
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { ARTERIES, type Artery } from '../io/volume.js';
 import { detectionMetrics, sumCounts, type DetectionCounts, type DetectionMetrics, type ScanEvaluation } from './evaluate.js';
 import type { ScanScore } from './score.js';

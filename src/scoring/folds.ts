@@ -8,8 +8,8 @@
  * scans reaches every fold and fold sizes differ by at most one.
  */
 
-import { InputError } from '../gpu/errors.js';
-import { mulberry32 } from '../autograd/random.js';
+import { InputError } from '../base/errors.js';
+import { mulberry32 } from '../base/random.js';
 import type { ScanScore } from './score.js';
 
 export interface FoldItem {

@@ -5,7 +5,7 @@
  * voxel, so the numbering is deterministic and independent of traversal details.
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 
 export type Connectivity = 6 | 26;
 

@@ -16,7 +16,7 @@
  */
 
 import { PNG } from 'pngjs';
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import { scoreScan, type ScanScore, type ScoringOptions } from './score.js';
 import { checkLabels } from './validate.js';

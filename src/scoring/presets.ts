@@ -11,7 +11,7 @@
  * report. Use them for sensitivity analyses, not for vendor equivalence claims.
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 
 export interface PresetValues {
   thresholdHU: number;

@@ -8,7 +8,7 @@
  * thickness normalisation, so 10.4 counts as "> 10" (category 2).
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 
 export const DEFAULT_RISK_THRESHOLDS: readonly number[] = [0, 10, 100, 400];
 

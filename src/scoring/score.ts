@@ -8,7 +8,7 @@
  * lesion goes to the artery most of its voxels carry (ties: the lower label).
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { ARTERIES, type Artery, type LabelMap, type Volume } from '../io/volume.js';
 import { lesionAgatston, sliceThicknessConvention } from './agatston.js';
 import { connectedComponents } from './lesions.js';

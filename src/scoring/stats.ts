@@ -7,7 +7,7 @@
  * JSON reports write as null.
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import { fQuantile } from './distributions.js';
 
 /** Two-way ANOVA mean squares of an n targets x k raters table. */

@@ -3,7 +3,7 @@
  * must fail with a message a user can act on, never with a silently wrong score.
  */
 
-import { InputError } from '../gpu/errors.js';
+import { InputError } from '../base/errors.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 
 const fmt = (a: readonly number[]): string => `[${a.join(', ')}]`;

@@ -1,7 +1,7 @@
 /** Shared test plumbing: one runtime per test file, seeded data, closeness checks. */
 import { expect } from 'vitest';
 import { Runtime } from '../../src/gpu/runtime.js';
-import { mulberry32 } from '../../src/autograd/gradcheck.js';
+import { mulberry32 } from '../../src/base/random.js';
 
 let shared: Promise<Runtime> | undefined;
 

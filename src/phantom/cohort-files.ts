@@ -12,10 +12,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scoreScan, type ArteryScore, type ScoringConventions, type ScoringOptions } from '../scoring/score.js';
-import type { Artery } from './volume.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { writeLabelMap, writeNifti } from './nifti-file.js';
-import { generateCohort, type CohortCase, type CohortOptions } from './phantom.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeLabelMap, writeNifti } from '../io/nifti-file.js';
+import type { Artery } from '../io/volume.js';
+import { generateCohort, type CohortCase, type CohortOptions } from './cohort.js';
 
 export interface ManifestScores {
   perArtery: Record<Artery, ArteryScore>;

@@ -1,6 +1,6 @@
 /**
- * A small seeded pseudo-random generator (sfc32) with uniform and gaussian
- * draws, for the synthetic phantoms.
+ * The forkable member of the seeded family (random.ts): sfc32 with uniform and
+ * gaussian draws, for the synthetic phantoms.
  *
  * Integer arithmetic only (Math.imul, shifts), so a seed gives the same stream
  * in every JS engine; the gaussian uses Math.log and Math.sqrt (the polar
@@ -9,26 +9,7 @@
  * phantom (say, the plaques) never shifts another (the anatomy, the noise).
  */
 
-import { InputError } from '../gpu/errors.js';
-
-/** Mixes a 32-bit word (the splitmix32 / murmur3 finaliser). */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/** 32-bit FNV-1a of a string, to turn fork tags into numbers. */
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** Throws unless `seed` is a safe integer (negative allowed); the whole number is used, not only 32 bits. */
-export function checkSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed)) throw new InputError(`seed must be a safe integer, got ${seed}`);
-}
+import { checkSeed, hashString, mix32 } from './random.js';
 
 export class Rng {
   private a: number;

@@ -1,0 +1,154 @@
+/**
+ * Plaque burden calibrated to a risk category: `riskTarget` picks an Agatston
+ * category (0, 1-10, 11-100, 101-400, > 400). Plaque sizes are scaled until
+ * `scoreScan` of the phantom's own CT and labels lands in that category, so
+ * every phantom's category holds by construction under the project's scoring
+ * conventions. Plaques are rendered like the anatomy (supersampled, blurred by
+ * the same PSF) on top of the noisy image; small ones end partly or wholly
+ * below 130 HU, as in real scans.
+ */
+
+import type { Rng } from '../base/rng.js';
+import type { LabelMap, Volume } from '../io/volume.js';
+import { scoreScan, type ScanScore, type ScoringOptions } from '../scoring/score.js';
+import type { Anatomy } from './anatomy.js';
+import { rasterizeBlob } from './blob.js';
+import type { Grid } from './grid.js';
+import { THRESHOLD_HU, growLabels } from './ground-truth.js';
+import { blurInPlane, toStoredHU, type Psf } from './image.js';
+import { PlaqueLayer } from './plaque-layer.js';
+import { PlaqueSampler, type Plaque, type PlaqueLayout } from './plaques.js';
+import { TISSUE } from './tissue.js';
+
+/** Total-Agatston goal inside category c of `thresholds` (away from its edges). */
+function agatstonGoal(r: Rng, c: number, thresholds: readonly number[]): number {
+  if (c <= 0) return 0;
+  const lo = Math.max(thresholds[c - 1]!, 1);
+  if (c === thresholds.length) return r.logUniform(lo * 1.3, lo * 3.5);
+  const hi = thresholds[c]!;
+  return c === 1 ? r.logUniform(Math.min(lo * 2, hi * 0.5), hi * 0.7) : r.logUniform(lo * 1.5, hi * 0.75);
+}
+
+/** Renders a set of plaque layouts at a volume scale into the CT and labels, undoing the previous set. */
+class PlaqueRenderer {
+  private layer = new PlaqueLayer();
+  private labelled: number[] = [];
+  /** The plaques of the last rendering. */
+  plaques: Plaque[] = [];
+  private readonly blood: number;
+  private readonly seedHU: number;
+
+  constructor(
+    private readonly anat: Anatomy,
+    private readonly g: Grid,
+    private readonly ct: Volume,
+    private readonly labels: LabelMap,
+    private readonly boneZone: Uint8Array,
+    private readonly psf: Psf,
+    readonly sampler: PlaqueSampler,
+    private readonly scoring: ScoringOptions | undefined,
+  ) {
+    this.blood = anat.tissueHU[TISSUE.blood]!;
+    this.seedHU = 0.5 * (THRESHOLD_HU - this.blood);
+  }
+
+  render(layouts: PlaqueLayout[], scaleK: number): ScanScore {
+    const { g, anat, sampler, psf } = this;
+    const ctData = this.ct.data;
+    const labels = this.labels.data;
+    // Undo the previous rendering.
+    let layer = this.layer;
+    for (let s = 0; s < layer.voxel.length; s++) ctData[layer.voxel[s]!] = layer.base[s]!;
+    for (const v of this.labelled) labels[v] = 0;
+    layer = this.layer = new PlaqueLayer();
+    this.plaques = [];
+    for (const l of layouts) {
+      const blob = sampler.blobFor(l, l.tiny ? l.volumeMm3 : l.volumeMm3 * scaleK);
+      const artery = anat.vessels[l.vessel]!.artery;
+      this.plaques.push({ ...l, blob, artery });
+      const f = rasterizeBlob(blob, g, psf.radius);
+      blurInPlane(f.frac, f.ni, f.nj, f.nk, psf.kx, psf.ky, false);
+      const excess = l.densityHU - this.blood;
+      for (let k = 0; k < f.nk; k++)
+        for (let j = 0; j < f.nj; j++)
+          for (let i = 0; i < f.ni; i++) {
+            const add = f.frac[i + f.ni * (j + f.nj * k)]! * excess;
+            if (add < 0.5) continue;
+            const v = f.i0 + i + g.nx * (f.j0 + j + g.ny * (f.k0 + k));
+            // ctData still holds the base HU here: plaques are applied after all are rasterised.
+            layer.add(v, ctData[v]!, add, artery);
+          }
+    }
+    for (let s = 0; s < layer.voxel.length; s++) {
+      ctData[layer.voxel[s]!] = toStoredHU(layer.base[s]! + layer.sum[s]!);
+    }
+    this.labelled = growLabels(ctData, labels, this.boneZone, g, layer, this.seedHU);
+    return scoreScan(this.ct, this.labels, this.scoring);
+  }
+}
+
+export interface CalibratedPlaques {
+  score: ScanScore;
+  plaques: Plaque[];
+  /** Total Agatston the last design aimed at. */
+  goal: number;
+  /** Renderings scored before the category was hit (or the search gave up). */
+  steps: number;
+}
+
+export interface CalibrationInput {
+  anat: Anatomy;
+  g: Grid;
+  /** The noisy CT without plaques; plaques are written into it. */
+  ct: Volume;
+  /** All zero; the ground truth is written into it. */
+  labels: LabelMap;
+  boneZone: Uint8Array;
+  psf: Psf;
+  riskTarget: number;
+  thresholds: readonly number[];
+  scoring?: ScoringOptions;
+}
+
+/**
+ * Up to 6 plaque designs (count, positions, densities), each scaled by a
+ * bracketing search on the volume factor until the score's category is the target.
+ */
+export function placeCalibratedPlaques(r: Rng, input: CalibrationInput): CalibratedPlaques {
+  const { riskTarget, thresholds } = input;
+  const sampler = new PlaqueSampler(input.anat, input.g, input.boneZone);
+  const renderer = new PlaqueRenderer(input.anat, input.g, input.ct, input.labels, input.boneZone, input.psf, sampler, input.scoring);
+  const goalRng = r.fork('goal');
+  let goal = agatstonGoal(goalRng, riskTarget, thresholds);
+  let score: ScanScore | undefined;
+  let steps = 0;
+  if (riskTarget === 0) {
+    score = renderer.render([], 1);
+    steps = 1;
+  } else {
+    designs: for (let design = 0; design < 6; design++) {
+      const dr = r.fork(design);
+      if (design > 0) goal = agatstonGoal(goalRng, riskTarget, thresholds);
+      const count = [0, 1, dr.int(1, 3), dr.int(2, 6), dr.int(4, 10)][Math.min(4, riskTarget)]! + Math.max(0, riskTarget - 4);
+      const layouts = sampler.layout(dr, count, goal, dr.int(0, 2));
+      let k = 1;
+      let kLo = 0;
+      let kHi = Infinity;
+      for (let step = 0; step < 10; step++) {
+        score = renderer.render(layouts, k);
+        steps++;
+        const a = score.total.agatston;
+        if (score.riskCategory === riskTarget) break designs;
+        if (score.riskCategory < riskTarget) {
+          kLo = k;
+          k = Number.isFinite(kHi) ? Math.sqrt(kLo * kHi) : k * (a > 0 ? Math.min(4, Math.max(1.3, goal / a)) : 3);
+        } else {
+          kHi = k;
+          k = kLo > 0 ? Math.sqrt(kLo * kHi) : k * Math.min(0.77, Math.max(0.25, goal / a));
+        }
+        if (kHi / Math.max(kLo, 1e-12) < 1.01 || k > 400 || k < 1e-4) break;
+      }
+    }
+  }
+  return { score: score!, plaques: renderer.plaques, goal, steps };
+}
