@@ -4,19 +4,12 @@
  */
 export * from './gpu/index.js';
 export * from './autograd/index.js';
-export { conv2d, conv3d } from './autograd/conv.js';
-export { maxPool2d, maxPool3d } from './autograd/pool.js';
-export { upsampleBilinear2d, upsampleTrilinear3d } from './autograd/resize.js';
-export { batchNorm, groupNorm } from './autograd/norm.js';
-export { dropout } from './autograd/dropout.js';
-export { softmax, softmaxDice, softmaxDiceLoss, weightedSum, l2Penalty } from './autograd/loss.js';
-export { Adam, Sgd } from './autograd/optim.js';
 export { CacNet, volumeToSlices, slicesToVolume, type NetOutput } from './net/cacnet.js';
 export { CONFIGS, DEMO_CONFIG, PAPER_CONFIG, TINY_CONFIG, VARIANTS, type NetConfig, type Variant } from './net/config.js';
 export { segment, type InferenceOptions } from './net/infer.js';
 export { scoreCt, type ScanResult } from './net/pipeline.js';
 export { train, type TrainOptions } from './net/train.js';
-export { exportWeights, importWeights } from './net/weights.js';
+export { buildModel, encodeModel, loadModel, readModelBundle, type ModelBundle } from './net/model-bundle.js';
 export * from './io/volume.js';
 export { generatePhantom, generateCohort, type Phantom, type PhantomOptions } from './io/phantom.js';
 export * from './scoring/index.js';

@@ -6,7 +6,7 @@
 import { Runtime } from '../gpu/runtime.js';
 import { generateCohort } from '../io/phantom.js';
 import { runCohort, printScanTable, printSummary } from './cohort-run.js';
-import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { operatingPointText } from '../net/inference-metadata.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
@@ -34,7 +34,7 @@ export const demo: Command = {
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const t0 = performance.now();
     const rt = await Runtime.create();
-    const { model } = await loadModel(rt, weights);
+    const model = await loadModelFile(rt, weights);
     console.log(`CAC-Net demo: ${count} held-out synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';
     const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}`;

@@ -30,7 +30,7 @@ import {
   type LossResult,
   type LossWeights,
 } from './loss.js';
-import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
+import { optimizerStateFor, saveCheckpoint, type Checkpoint, type TrainingPosition } from './checkpoint.js';
 import { fitArteryPrior } from './artery-prior.js';
 import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
 
@@ -191,12 +191,19 @@ export async function validate(rt: Runtime, model: CacNet, data: PreparedScan[],
   return sums;
 }
 
-export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valScans: Scan[], o: TrainOptions, resume = false): Promise<TrainResult> {
+/**
+ * Trains `model` for o.steps steps; with `resume`, a checkpoint whose model
+ * `model` was built from (buildModel), it continues from that checkpoint's step.
+ */
+export async function train(rt: Runtime, model: CacNet, trainScans: Scan[], valScans: Scan[], o: TrainOptions, resume?: Checkpoint): Promise<TrainResult> {
   const data = prepareScans(trainScans, model.config.huWindow);
   const val = prepareScans(valScans, model.config.huWindow);
   const opt = makeOptimizer(model, o.lr);
   let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined }, history: [] };
-  if (resume && o.checkpointDir) pos = await loadCheckpoint(o.checkpointDir, model, opt);
+  if (resume) {
+    opt.loadState(optimizerStateFor(model, resume.optimizer));
+    pos = resume.position;
+  }
   // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
   model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(trainScans.map((s) => s.labels));
   // A calibrated operating point belongs to the weights it was chosen for; training moves them.
