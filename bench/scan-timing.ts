@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Runtime } from '../src/gpu/runtime.js';
 import { generatePhantom } from '../src/phantom/phantom.js';
-import { loadModel, SHIPPED_WEIGHTS } from '../src/cli/model-io.js';
+import { loadModelFile, SHIPPED_WEIGHTS } from '../src/cli/model-io.js';
 import { scoreCt } from '../src/net/pipeline.js';
 
 interface Timing {
@@ -37,7 +37,7 @@ async function timeSize(weights: string, dims: [number, number, number], maxWind
   const pixel = dims[0] <= 256 ? 0.9 : 0.5;
   const p = generatePhantom(small ? { seed: 77, riskTarget: 3 } : { seed: 77, preset: 'realistic', dims, spacing: [pixel, pixel, 3], riskTarget: 3 });
   const rt = await Runtime.create();
-  const { model } = await loadModel(rt, weights);
+  const model = await loadModelFile(rt, weights);
   let windows = 0;
   let windowsRun = 0;
   const run = async (): Promise<number> => {

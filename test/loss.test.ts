@@ -8,7 +8,8 @@ import { DisposedTensorError, DtypeError, InputError, ShapeError } from '../src/
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { mulberry32 } from '../src/base/random.js';
-import { l2Penalty, softmax, softmaxDice, softmaxDiceLoss, weightedSum } from '../src/autograd/loss.js';
+import { l2Penalty, softmaxDice, softmaxDiceLoss, weightedSum } from '../src/autograd/loss.js';
+import { softmax } from '../src/autograd/softmax.js';
 import { softmaxBackward, softmaxForward } from '../src/kernels/softmax.js';
 import { expectClose, gpu, randomArray } from './helpers/gpu.js';
 import { diceGradRef, diceRef, oneHotRef, softmaxGradRef, softmaxRef, type DiceRefOptions } from './reference/loss.js';

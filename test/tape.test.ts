@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Runtime, Tensor, tidy, keep, scopeDepth } from '../src/gpu/index.js';
 import { add, matmul, mean, mul, relu, square, sub, sum } from '../src/autograd/ops.js';
-import { backward, noGrad, requireGrad, tapeStats } from '../src/autograd/tape.js';
+import { backward, noGrad, requireGrad, tapeStats, vjp } from '../src/autograd/tape.js';
 import { accumulateInPlace } from '../src/kernels/elementwise.js';
 import { DeviceLostError, DisposedTensorError, DtypeError, GpuUnavailableError } from '../src/base/errors.js';
 import { expectClose, gpu, randomArray } from './helpers/gpu.js';
@@ -50,6 +50,30 @@ describe('reverse-mode tape', () => {
     expectClose(await a.grad!.readF32(), [1 + 4, 1 + 5, 1 + 6]);
     expectClose(await b.grad!.readF32(), [1 + 1, 1 + 2, 1 + 3]);
     for (const t of [a.grad!, b.grad!, a, b]) t.dispose();
+  });
+
+  it('vjp: dy times the Jacobian for each input, parameters untouched, the walk stopping at the inputs', async () => {
+    const rt = await gpu();
+    const av = [1, -2, 3], bv = [0.5, 4, -1], dyv = [2, 3, -1];
+    const p = requireGrad(Tensor.from(rt, [10, 20, 30], [3])); // a parameter fn uses
+    const a = Tensor.from(rt, av, [3]);
+    const b = Tensor.from(rt, bv, [3]);
+    const dy = Tensor.from(rt, dyv, [3]);
+    // f(a, b) = a·b + a·p: ∂f/∂a = b + p, ∂f/∂b = a (elementwise).
+    const { output, grads } = tidy(() => vjp((x, y) => add(mul(x, y), mul(x, p)), [a, b], dy));
+    expectClose(await output.readF32(), av.map((v, i) => v * bv[i]! + v * [10, 20, 30][i]!));
+    expectClose(await grads[0]!.readF32(), dyv.map((g, i) => g * (bv[i]! + [10, 20, 30][i]!)));
+    expectClose(await grads[1]!.readF32(), dyv.map((g, i) => g * av[i]!));
+    expect(p.grad).toBeNull();
+    expect([a.requiresGrad, b.requiresGrad]).toEqual([false, false]);
+    // An input that a recorded op produced: its producer is not walked.
+    const h = tidy(() => relu(p));
+    const before = tapeStats.nodesWalked;
+    const r = tidy(() => vjp((x) => square(x), [h], dy));
+    expect(tapeStats.nodesWalked - before).toBe(1);
+    expectClose(await r.grads[0]!.readF32(), dyv.map((g, i) => 2 * [10, 20, 30][i]! * g));
+    expect(p.grad).toBeNull();
+    for (const t of [output, ...grads, r.output, ...r.grads, h, p, a, b, dy]) t!.dispose();
   });
 
   it('records nothing under noGrad, and only for tensors that require grad', async () => {

@@ -4,15 +4,12 @@
  * runs, so the page and `cacnet infer` give the same numbers.
  */
 import { Runtime } from '../src/gpu/runtime.js';
-import { CacNet } from '../src/net/cacnet.js';
-import type { NetConfig } from '../src/net/config.js';
+import type { CacNet } from '../src/net/cacnet.js';
+import { loadModel } from '../src/net/model-bundle.js';
 import { scoreCt, type ScanResult } from '../src/net/pipeline.js';
-import { decodeSafetensors } from '../src/net/safetensors.js';
-import { importWeights } from '../src/net/weights.js';
-import { applyInferenceMetadata } from '../src/net/inference-metadata.js';
 import type { Volume } from '../src/io/volume.js';
 import { WeightsError } from './problems.js';
-import { GpuLimitError } from '../src/base/errors.js';
+import { GpuLimitError, InputError } from '../src/base/errors.js';
 
 export const WEIGHTS_URL = 'weights/cacnet-demo.safetensors';
 
@@ -30,7 +27,6 @@ export class Engine {
   private constructor(
     readonly rt: Runtime,
     readonly model: CacNet,
-    readonly meta: Record<string, string>,
   ) {}
 
   static async create(onStatus: (text: string) => void): Promise<Engine> {
@@ -38,8 +34,7 @@ export class Engine {
     const rt = await Runtime.create();
     try {
       onStatus('Loading the network weights…');
-      const { model, meta } = await loadWeights(rt);
-      return new Engine(rt, model, meta);
+      return new Engine(rt, await loadShippedModel(rt));
     } catch (error) {
       rt.destroy();
       throw error;
@@ -81,7 +76,7 @@ export class Engine {
   }
 }
 
-async function loadWeights(rt: Runtime): Promise<{ model: CacNet; meta: Record<string, string> }> {
+async function loadShippedModel(rt: Runtime): Promise<CacNet> {
   let response: Response;
   try {
     response = await fetch(WEIGHTS_URL, { cache: 'no-cache' });
@@ -96,24 +91,11 @@ async function loadWeights(rt: Runtime): Promise<{ model: CacNet; meta: Record<s
     );
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
-  let config: NetConfig;
-  let meta: Record<string, string>;
   try {
-    meta = decodeSafetensors(bytes, WEIGHTS_URL).metadata;
-    if (!meta.config) throw new WeightsError(`${WEIGHTS_URL}: no network configuration in the file's metadata; not a cacnet weights file`);
-    config = JSON.parse(meta.config) as NetConfig;
+    return loadModel(rt, bytes, WEIGHTS_URL);
   } catch (error) {
-    if (error instanceof WeightsError) throw error;
-    throw new WeightsError(error instanceof SyntaxError ? `${WEIGHTS_URL}: the network configuration in the metadata is not valid JSON` : (error as Error).message);
+    // What the file holds is wrong (format, configuration, tensors); GPU errors keep their kind.
+    if (error instanceof InputError) throw new WeightsError(error.message);
+    throw error;
   }
-  const model = new CacNet(rt, config);
-  try {
-    importWeights(model, bytes, WEIGHTS_URL);
-    applyInferenceMetadata(model, meta, WEIGHTS_URL);
-  } catch (error) {
-    model.dispose();
-    throw new WeightsError((error as Error).message);
-  }
-  model.eval();
-  return { model, meta };
 }

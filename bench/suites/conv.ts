@@ -11,7 +11,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { Tensor } from '../../src/gpu/tensor.js';
 import { tidy } from '../../src/gpu/scope.js';
 import { conv2d, conv3d } from '../../src/autograd/conv.js';
-import type { TapeNode } from '../../src/autograd/tape.js';
+import { vjp } from '../../src/autograd/tape.js';
 import { contender, type Contender, type Row, type Work } from '../lib/harness.js';
 import { fmtShape, ours, prod, randomArray, tfjsPair, type BenchContext } from '../lib/context.js';
 import { loadOrt, onnxConv } from '../lib/onnx-conv.js';
@@ -61,10 +61,10 @@ export async function convRows(ctx: BenchContext): Promise<Row[]> {
       const tdy = Tensor.from(rt, dy, yShape);
       (which === 'x' ? tx : tw).requiresGrad = true;
       const y = convOp(tx, tw);
-      const node = y.gradNode as TapeNode;
       return {
         run: async () => {
-          const g = tidy(() => node.backward(tdy)[which === 'x' ? 0 : 1]!);
+          // The forward ran once above; vjp walks the recorded conv node alone.
+          const g = tidy(() => vjp(() => y, [which === 'x' ? tx : tw], tdy).grads[0]!);
           const o = await g.readF32();
           g.dispose();
           return o;

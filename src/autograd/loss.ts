@@ -1,6 +1,6 @@
 /**
- * Differentiable softmax, the multi-class Dice loss of the CAC-Net paper
- * (eq. 3), deep supervision's weighted sum of losses (eq. 4) and the L2 term.
+ * The multi-class Dice loss of the CAC-Net paper (eq. 3, its softmax fused),
+ * deep supervision's weighted sum of losses (eq. 4) and the L2 term.
  *
  * Dice convention (eq. 3 with N = every voxel of the batch): per class i,
  *   Dice_i = (2 Σ_j P_ij G_ij + smooth) / (Σ_j P_ij² + Σ_j G_ij² + smooth)
@@ -11,17 +11,9 @@
  */
 import { InputError, ShapeError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { softmaxBackward, softmaxForward } from '../kernels/softmax.js';
 import { checkDiceInputs, softmaxDiceBackward, softmaxDiceForward } from '../kernels/dice.js';
 import { add, affine, reshape, square, sum } from './ops.js';
 import { record } from './tape.js';
-
-/** Softmax over the last (channel) axis. */
-export function softmax(x: Tensor): Tensor {
-  x.assertLive('softmax');
-  const y = softmaxForward(x);
-  return record('softmax', y, [x], (g) => [softmaxBackward(y, g)]);
-}
 
 export interface DiceLossOptions {
   /** Added to numerator and denominator (eq. 3's smooth). Default 1. */

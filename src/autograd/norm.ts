@@ -8,7 +8,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { batchNormBackward, batchNormInference, batchNormTraining, type BatchNormRunning } from '../kernels/batchnorm.js';
 import { groupNormBackward, groupNormForward } from '../kernels/groupnorm.js';
-import type { NormForward } from '../kernels/grouped-norm.js';
+import type { NormForward } from '../kernels/norm-core.js';
 import { record } from './tape.js';
 
 /**

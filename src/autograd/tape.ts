@@ -101,19 +101,16 @@ function topoSort(root: TapeNode): TapeNode[] {
 }
 
 /**
- * Backpropagates from `loss` (a scalar unless `gradOut` is given). Leaves that
- * require grad get `.grad` set, or accumulated into if they already have one.
- * Call it once per graph: intermediate gradients are freed as the walk goes.
+ * Walks the graph below `root` in reverse topological order, starting from
+ * its gradient `seed`, and returns the gradient that reaches each leaf (a
+ * tensor no recorded op produced) and each tensor in `stopAt` (whose producer
+ * is not walked), as [tensor, gradient] by tensor id. Every other gradient is
+ * freed as the walk goes.
  */
-export function backward(loss: Tensor, gradOut?: Tensor): void {
-  loss.assertLive('backward');
-  if (!loss.requiresGrad) throw new CacnetError('backward: the loss does not depend on any tensor that requires grad');
-  if (!gradOut && loss.size !== 1) throw new ShapeError(`backward: loss ${fmtShape(loss.shape)} is not a scalar; pass its gradient`);
-  if (gradOut && gradOut.size !== loss.size) throw new ShapeError(`backward: gradient ${fmtShape(gradOut.shape)} does not match loss ${fmtShape(loss.shape)}`);
-
+function propagate(root: Tensor, seed: Tensor, stopAt: ReadonlySet<number>): Map<number, [Tensor, Tensor]> {
   const grads = new Map<number, Tensor>();
-  const seed = gradOut ? gradOut.view(loss.shape) : full(loss.rt, loss.shape, 1);
-  const leafOf = new Map<number, Tensor>();
+  const ends = new Map<number, Tensor>();
+  const isEnd = (t: Tensor) => !t.gradNode || stopAt.has(t.id);
 
   const addGrad = (t: Tensor, g: Tensor): void => {
     if (g.size !== t.size) throw new CacnetError(`internal error: gradient ${fmtShape(g.shape)} for ${fmtShape(t.shape)}`);
@@ -127,14 +124,15 @@ export function backward(loss: Tensor, gradOut?: Tensor): void {
       prev.dispose();
       mine.dispose();
     }
-    if (!t.gradNode) leafOf.set(t.id, t);
+    if (isEnd(t)) ends.set(t.id, t);
   };
 
-  if (!loss.gradNode) {
-    addGrad(loss, seed);
+  if (isEnd(root)) {
+    addGrad(root, seed);
   } else {
-    grads.set(loss.id, seed);
-    for (const node of topoSort(loss.gradNode as TapeNode).reverse()) {
+    grads.set(root.id, seed);
+    for (const node of topoSort(root.gradNode as TapeNode).reverse()) {
+      if (stopAt.has(node.outputId)) continue;
       const g = grads.get(node.outputId);
       if (!g) continue;
       grads.delete(node.outputId);
@@ -149,12 +147,28 @@ export function backward(loss: Tensor, gradOut?: Tensor): void {
     }
   }
 
+  const out = new Map<number, [Tensor, Tensor]>();
   for (const [id, g] of grads) {
-    const leaf = leafOf.get(id);
-    if (!leaf) {
-      g.dispose();
-      continue;
-    }
+    const end = ends.get(id);
+    if (end) out.set(id, [end, g]);
+    else g.dispose();
+  }
+  return out;
+}
+
+/**
+ * Backpropagates from `loss` (a scalar unless `gradOut` is given). Leaves that
+ * require grad get `.grad` set, or accumulated into if they already have one.
+ * Call it once per graph: intermediate gradients are freed as the walk goes.
+ */
+export function backward(loss: Tensor, gradOut?: Tensor): void {
+  loss.assertLive('backward');
+  if (!loss.requiresGrad) throw new CacnetError('backward: the loss does not depend on any tensor that requires grad');
+  if (!gradOut && loss.size !== 1) throw new ShapeError(`backward: loss ${fmtShape(loss.shape)} is not a scalar; pass its gradient`);
+  if (gradOut && gradOut.size !== loss.size) throw new ShapeError(`backward: gradient ${fmtShape(gradOut.shape)} does not match loss ${fmtShape(loss.shape)}`);
+
+  const seed = gradOut ? gradOut.view(loss.shape) : full(loss.rt, loss.shape, 1);
+  for (const [leaf, g] of propagate(loss, seed, new Set()).values()) {
     if (leaf.grad && !leaf.grad.isDisposed) {
       accumulateInPlace(leaf.grad, g);
       g.dispose();
@@ -163,5 +177,32 @@ export function backward(loss: Tensor, gradOut?: Tensor): void {
       leaf.grad = keep(clone(g));
       g.dispose();
     }
+  }
+}
+
+/**
+ * The vector–Jacobian product: runs `fn` on `inputs` with the tape recording
+ * and returns its output and dy·∂output/∂input for each input (null where the
+ * output does not depend on it). Parameters and other leaves `fn` uses keep
+ * their `.grad` untouched. `fn` may also return an output recorded earlier
+ * from these inputs (a benchmark timing the backward alone); the walk stops
+ * at the inputs either way.
+ */
+export function vjp(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], dy: Tensor): { output: Tensor; grads: Array<Tensor | null> } {
+  const wanted = inputs.map((t) => t.requiresGrad);
+  for (const t of inputs) {
+    t.expectDtype('f32', 'vjp');
+    t.requiresGrad = true;
+  }
+  try {
+    const output = fn(...inputs);
+    output.assertLive('vjp');
+    if (dy.size !== output.size) throw new ShapeError(`vjp: dy ${fmtShape(dy.shape)} does not match the output ${fmtShape(output.shape)}`);
+    const ids = new Set(inputs.map((t) => t.id));
+    const reached = output.requiresGrad ? propagate(output, dy.view(output.shape), ids) : new Map<number, [Tensor, Tensor]>();
+    for (const [id, [, g]] of reached) if (!ids.has(id)) g.dispose();
+    return { output, grads: inputs.map((t) => reached.get(t.id)?.[1] ?? null) };
+  } finally {
+    inputs.forEach((t, k) => (t.requiresGrad = wanted[k]!));
   }
 }

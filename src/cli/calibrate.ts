@@ -4,17 +4,16 @@
  * weights file's metadata, where every later run (demo, infer, eval, the
  * browser) reads it. See src/net/calibrate.ts for the rule.
  */
-import { readFile } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { calibrateOperatingPoint, CALIBRATION_GRID, type CalibrationRow } from '../net/calibrate.js';
 import { ARTERIES } from '../io/volume.js';
-import { CALCIUM_PROBABILITY_KEY, formatOperatingPoint, operatingPointText } from '../net/inference-metadata.js';
-import { decodeSafetensors, encodeSafetensors } from '../net/safetensors.js';
-import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { operatingPointText } from '../net/inference-metadata.js';
+import { buildModel, encodeWithInferenceSettings, readModelBundle } from '../net/model-bundle.js';
+import { readWeightsFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { ProgressLine } from './progress.js';
 import { intOption, UsageError, type Command } from './run-command.js';
-import { phantomScans, SHIPPED_RECIPE } from './train.js';
+import { phantomScans, SHIPPED_RECIPE } from './training-recipe.js';
 
 /** Validation phantoms: the training run's validation seed, never used for training, eval (9001) or the demo (4242). */
 const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;
@@ -36,7 +35,8 @@ export const calibrate: Command = {
     const count = intOption(v.phantoms, 'phantoms', 60, 5);
     const seed = intOption(v.seed, 'seed', DEFAULT_SEED);
     const rt = await Runtime.create();
-    const { model } = await loadModel(rt, weights);
+    const bundle = readModelBundle(await readWeightsFile(weights), weights);
+    const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     let done = 0;
     const { shared, best } = await calibrateOperatingPoint(rt, model, phantomScans(seed, count, 'cal-'), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
@@ -49,13 +49,11 @@ export const calibrate: Command = {
     for (const r of shared) line(String(r.point[0]), r);
     console.log('\nthen each artery\'s own threshold, the others held:');
     line(best.point.join('/'), best, `  <- chosen (${ARTERIES.join('/')})`);
-    const point = formatOperatingPoint(best.point);
     if (!v.write) {
       console.log(`\nchosen ${operatingPointText(best.point)}; run again with --write to store it in ${weights}`);
       return;
     }
-    const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(weights)), weights);
-    await writeFileAtomic(weights, encodeSafetensors(tensors, { ...metadata, [CALCIUM_PROBABILITY_KEY]: point }));
+    await writeFileAtomic(weights, encodeWithInferenceSettings(bundle, { ...bundle.inference, calciumProbability: best.point }));
     console.log(`\nstored the operating point ${operatingPointText(best.point)} in ${weights}`);
   },
 };

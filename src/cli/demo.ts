@@ -6,7 +6,7 @@
 import { Runtime } from '../gpu/runtime.js';
 import { generateCohort } from '../phantom/cohort.js';
 import { runCohort, printScanTable, printSummary } from './cohort-run.js';
-import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { operatingPointText } from '../net/inference-metadata.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
@@ -32,7 +32,7 @@ export const demo: Command = {
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
     const rt = await Runtime.create();
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
-    const { model } = await loadModel(rt, weights);
+    const model = await loadModelFile(rt, weights);
     // A network on the working grid scores scans as a scanner writes them (512 x 512, 0.3-0.9 mm); older ones the small phantoms they were trained on.
     const scanner = !!model.config.workingGrid;
     const count = given ?? (scanner ? 6 : 10);

@@ -15,7 +15,7 @@ import { readScan } from '../io/read-scan.js';
 import { generateCohort } from '../phantom/cohort.js';
 import type { LabelMap } from '../io/volume.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
-import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
 
@@ -85,7 +85,7 @@ export const evalCommand: Command = {
       })();
     }
     const rt = await Runtime.create();
-    const { model } = await loadModel(rt, weights);
+    const model = await loadModelFile(rt, weights);
     const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights, inference: { arteryPrior: !v['no-prior'] } });
     printScanTable(results);
     printSummary(summary);

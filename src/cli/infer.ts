@@ -1,28 +1,15 @@
 /** `cacnet infer`: one scan (NIfTI file or DICOM folder) in, label map + report + montage out. */
 import { mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Runtime } from '../gpu/runtime.js';
 import { readScan } from '../io/read-scan.js';
 import { writeLabelMap } from '../io/nifti-file.js';
-import { ARTERIES } from '../io/volume.js';
 import { scoreCt } from '../net/pipeline.js';
 import { writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
-import { loadModel, SHIPPED_WEIGHTS } from './model-io.js';
+import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
-
-export function scanId(path: string): string {
-  return basename(path.replace(/\/+$/, '')).replace(/\.nii(\.gz)?$/i, '') || 'scan';
-}
-
-export function printScore(score: import('../scoring/score.js').ScanScore): void {
-  console.log('artery   Agatston   volume mm3   mass mg   lesions');
-  for (const a of [...ARTERIES, 'total'] as const) {
-    const s = a === 'total' ? score.total : score.perArtery[a];
-    console.log(`${a.padEnd(6)} ${s.agatston.toFixed(1).padStart(10)} ${s.volumeMm3.toFixed(1).padStart(12)} ${s.massMg.toFixed(1).padStart(9)} ${String(s.lesionCount).padStart(9)}`);
-  }
-  console.log(`risk category ${score.riskCategory}: ${score.riskLabel}   (${score.conventions.sliceThicknessNormalisation})`);
-}
+import { printScore, scanId } from './scan-output.js';
 
 export const infer: Command = {
   name: 'infer',
@@ -37,7 +24,7 @@ export const infer: Command = {
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const scan = await readScan(path);
     const rt = await Runtime.create();
-    const { model } = await loadModel(rt, weights);
+    const model = await loadModelFile(rt, weights);
     const bar = new ProgressLine(5);
     const r = await scoreCt(rt, model, scan, { inference: { onProgress: (d, t) => bar.update(d, t, 'windows') } });
     const id = scanId(path);

@@ -7,7 +7,7 @@ import { readNifti } from '../io/nifti-file.js';
 import { scoreScan } from '../scoring/score.js';
 import { PRESETS } from '../scoring/presets.js';
 import { writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
-import { printScore, scanId } from './infer.js';
+import { printScore, scanId } from './scan-output.js';
 import { UsageError, type Command } from './run-command.js';
 
 export const score: Command = {

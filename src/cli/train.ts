@@ -2,35 +2,18 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
-import { generateCohort } from '../phantom/cohort.js';
-import type { PhantomPreset } from '../phantom/presets.js';
 import { CacNet } from '../net/cacnet.js';
 import { CONFIGS, VARIANTS, sizeMultiple, type NetConfig, type Variant } from '../net/config.js';
-import { readCheckpointConfig } from '../net/checkpoint.js';
-import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
-import { DEFAULT_WARMUP, prepareScan, train, type PreparedScan, type Scan, type TrainOptions } from '../net/train.js';
-import { importWeights } from '../net/weights.js';
-import { readWeightsFile, weightsConfig } from './model-io.js';
+import { readCheckpoint, type Checkpoint } from '../net/checkpoint.js';
+import { buildModel, readModelBundle, type ModelBundle } from '../net/model-bundle.js';
+import { DEFAULT_WARMUP, train, type PreparedScan, type Scan, type TrainOptions } from '../net/train.js';
+import { readWeightsFile } from './model-io.js';
 import type { Command } from './run-command.js';
 import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
 import { crossValidate } from './cross-validate.js';
+import { phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
 
-export function phantomScans(seed: number, count: number, idPrefix: string): Scan[] {
-  const scans: Scan[] = [];
-  for (const c of generateCohort({ seed, count, idPrefix })) scans.push({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels });
-  return scans;
-}
-
-/** Phantoms a working-grid network trains on: scanner-size scans, each binned onto the working grid as it is made (the native scans would not fit in memory together). */
-export function workingGridScans(config: NetConfig, preset: PhantomPreset, seed: number, count: number, idPrefix: string, onScan?: (done: number) => void): PreparedScan[] {
-  const out: PreparedScan[] = [];
-  for (const c of generateCohort({ seed, count, idPrefix, preset })) {
-    out.push(prepareScan({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels }, config));
-    onScan?.(out.length);
-  }
-  return out;
-}
 
 function num(v: unknown, name: string, fallback: number, allowZero = false): number {
   if (v === undefined) return fallback;
@@ -46,22 +29,6 @@ function candidateHU(v: unknown): number | null {
   if (!Number.isFinite(n)) throw new UsageError(`--candidate-hu must be a number of HU or 'none', got '${v}'`);
   return n;
 }
-
-/** Training defaults: stage 1 of the shipped weights (README; stage 2 fine-tunes them with --init). */
-export const SHIPPED_RECIPE = {
-  config: 'demo',
-  steps: 450,
-  lr: 1e-2,
-  seed: 20181116,
-  trainCount: 80,
-  valCount: 5,
-  batch: 1,
-  patch: '16,64,64',
-  foregroundProbability: 0.9,
-  diceWeight: 0,
-  ceWeight: 1,
-  candidateHU: CALCIUM_THRESHOLD_HU as number | null,
-};
 
 export const trainCommand: Command = {
   name: 'train',
@@ -124,14 +91,15 @@ export const trainCommand: Command = {
   async run(v) {
     const out = (v.out as string | undefined) ?? `runs/${(v.config as string) ?? SHIPPED_RECIPE.config}-${(v.variant as string) ?? 'cacnet'}`;
     let config: NetConfig;
-    let initial: Uint8Array | undefined;
+    let checkpoint: Checkpoint | undefined;
+    let initial: ModelBundle | undefined;
     if (v.resume) {
-      config = await readCheckpointConfig(out);
+      checkpoint = await readCheckpoint(out);
+      config = checkpoint.model.config;
     } else if (v.init !== undefined) {
       if (v.config !== undefined || v.variant !== undefined) throw new UsageError('--init takes the network from the weights file; drop --config and --variant');
-      initial = await readWeightsFile(v.init as string);
-      const file = weightsConfig(initial, v.init as string);
-      config = { ...file, seed: int(v.seed, 'seed', file.seed) };
+      initial = readModelBundle(await readWeightsFile(v.init as string), v.init as string);
+      config = { ...initial.config, seed: int(v.seed, 'seed', initial.config.seed) };
     } else {
       const base = CONFIGS[(v.config as string) ?? SHIPPED_RECIPE.config];
       if (!base) throw new UsageError(`unknown --config '${v.config}'; choose ${Object.keys(CONFIGS).join(', ')}`);
@@ -198,11 +166,10 @@ export const trainCommand: Command = {
       rt.destroy();
       return;
     }
-    const model = new CacNet(rt, config);
-    if (initial) importWeights(model, initial, v.init as string);
+    const model = checkpoint ? buildModel(rt, checkpoint.model) : initial ? buildModel(rt, initial, { seed: config.seed }) : new CacNet(rt, config);
     console.error(`${VARIANTS[config.variant]}: ${model.parameterCount().toLocaleString('en-US')} parameters, on ${rt.description.description || rt.description.vendor}`);
     await mkdir(out, { recursive: true });
-    const result = await train(rt, model, trainScans, valScans, o, !!v.resume);
+    const result = await train(rt, model, trainScans, valScans, o, checkpoint);
     console.log(`trained to step ${result.step}; checkpoint in ${out}/ (weights: ${join(out, 'model.safetensors')})`);
     model.dispose();
     rt.destroy();

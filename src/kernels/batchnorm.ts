@@ -13,7 +13,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import {
   channelVec, checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,
   statsFromRunning, statsFromSums, type NormForward, type NormGeometry, type NormGradNeeds, type NormGrads,
-} from './grouped-norm.js';
+} from './norm-core.js';
 
 export interface BatchNormRunning {
   /** [C], updated in place by a training forward. */

@@ -9,7 +9,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import {
   channelVec, checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,
   statsFromSums, type NormForward, type NormGeometry, type NormGradNeeds, type NormGrads,
-} from './grouped-norm.js';
+} from './norm-core.js';
 
 function geometry(op: string, x: Tensor, c: number, groups: number): NormGeometry {
   if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${op}: groups must be a positive integer, got ${groups}`);

@@ -17,7 +17,7 @@ import { Module } from './module.js';
 import { UDenseNet2d } from './udensenet.js';
 import { UNet } from './unet.js';
 import type { ArteryPrior } from './artery-prior.js';
-import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
+import { DEFAULT_OPERATING_POINT, type InferenceSettings } from './inference-metadata.js';
 
 export interface NetOutput {
   logits: Tensor;
@@ -37,7 +37,7 @@ export function slicesToVolume(x: Tensor, d: number): Tensor {
   return reshape(x, [s / d, d, h, w, c]);
 }
 
-export class CacNet extends Module {
+export class CacNet extends Module implements InferenceSettings {
   private readonly stage2d: UDenseNet2d | UNet | null = null;
   private readonly head2d: Conv | null = null;
   private readonly stage3d: UNet | null = null;

@@ -1,21 +1,21 @@
 /**
- * Training checkpoints: a folder with the weights (model.safetensors), the
- * optimiser state (optimizer.safetensors), the configuration (config.json) and
- * the training position (state.json). Each file is written atomically, and
- * state.json last: a checkpoint is complete exactly when its state.json says
- * the step that the other files hold.
+ * Training checkpoints: a folder with the model (model.safetensors, a model
+ * bundle with the step in its metadata), the optimiser state
+ * (optimizer.safetensors), the configuration (config.json) and the training
+ * position (state.json). Each file is written atomically, and state.json
+ * last: a checkpoint is complete exactly when its state.json says the step
+ * that the other files hold.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../base/errors.js';
-import type { Adam } from '../autograd/optim.js';
+import type { Adam, OptimizerStateInput } from '../autograd/optim.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import type { NetConfig } from './config.js';
 import type { CacNet } from './cacnet.js';
+import { encodeModel, readModelBundle, type ModelBundle } from './model-bundle.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { exportWeights, importWeights, tensorsToArrays } from './weights.js';
-import { applyInferenceMetadata, inferenceMetadata } from './inference-metadata.js';
+import { tensorsToArrays } from './weights.js';
 
 export interface TrainingPosition {
   step: number;
@@ -25,12 +25,26 @@ export interface TrainingPosition {
   history: Array<{ step: number; loss: number }>;
 }
 
+/** Optimiser state as stored: per slot ('m', 'v'), the values by parameter name. */
+export interface SavedOptimizer {
+  path: string;
+  kind: string;
+  step: number;
+  slots: Map<string, Map<string, Float32Array>>;
+}
+
+/** A checkpoint read back: build the model from `model`, restore the optimiser from `optimizer`, continue at `position`. */
+export interface Checkpoint {
+  position: TrainingPosition;
+  model: ModelBundle;
+  optimizer: SavedOptimizer;
+}
+
 const enc = (o: unknown) => new TextEncoder().encode(`${JSON.stringify(o, null, 2)}\n`);
 
 export async function saveCheckpoint(dir: string, model: CacNet, optimizer: Adam, pos: TrainingPosition): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const meta = { config: JSON.stringify(model.config), step: String(pos.step), ...inferenceMetadata(model) };
-  await writeFileAtomic(join(dir, 'model.safetensors'), await exportWeights(model, meta));
+  await writeFileAtomic(join(dir, 'model.safetensors'), await encodeModel(model, { step: String(pos.step) }));
   const st = optimizer.state();
   const names = model.namedParameters().map(([n]) => n);
   const named: Array<[string, (typeof st.slots)[string][number]]> = [];
@@ -42,42 +56,41 @@ export async function saveCheckpoint(dir: string, model: CacNet, optimizer: Adam
   await writeFileAtomic(join(dir, 'state.json'), enc(pos));
 }
 
-export async function readCheckpointConfig(dir: string): Promise<NetConfig> {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new InputError(`${dir}: no checkpoint here (config.json missing)`);
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as NetConfig;
-  } catch {
-    throw new InputError(`${path}: not valid JSON`);
+function readOptimizer(bytes: Uint8Array, path: string): SavedOptimizer {
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
+  const slots = new Map<string, Map<string, Float32Array>>();
+  for (const [key, t] of tensors) {
+    const dot = key.indexOf('.');
+    const slot = key.slice(0, dot);
+    if (!slots.has(slot)) slots.set(slot, new Map());
+    slots.get(slot)!.set(key.slice(dot + 1), t.data);
   }
+  return { path, kind: metadata.kind ?? '', step: Number(metadata.step), slots };
 }
 
-export async function loadWeightsFile(path: string, model: CacNet): Promise<Record<string, string>> {
-  if (!existsSync(path)) throw new InputError(`${path}: weights file not found`);
-  return importWeights(model, new Uint8Array(await readFile(path)), path);
-}
-
-/** Restores model, optimiser and position from a checkpoint folder. */
-export async function loadCheckpoint(dir: string, model: CacNet, optimizer: Adam): Promise<TrainingPosition> {
-  const statePath = join(dir, 'state.json');
-  if (!existsSync(statePath)) throw new InputError(`${dir}: no complete checkpoint to resume (state.json missing)`);
-  const pos = JSON.parse(await readFile(statePath, 'utf8')) as TrainingPosition;
-  const weightsPath = join(dir, 'model.safetensors');
-  const meta = await loadWeightsFile(weightsPath, model);
-  applyInferenceMetadata(model, meta, weightsPath);
-  if (Number(meta.step) !== pos.step) throw new InputError(`${dir}: model.safetensors is from step ${meta.step}, state.json says ${pos.step}`);
-  const optPath = join(dir, 'optimizer.safetensors');
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(await readFile(optPath)), optPath);
+/** The saved optimiser state in the order of the model's parameters. */
+export function optimizerStateFor(model: CacNet, saved: SavedOptimizer): OptimizerStateInput {
   const names = model.namedParameters().map(([n]) => n);
   const slots: Record<string, Float32Array[]> = {};
-  for (const key of tensors.keys()) {
-    const slot = key.slice(0, key.indexOf('.'));
-    slots[slot] ??= names.map((n) => {
-      const t = tensors.get(`${slot}.${n}`);
-      if (!t) throw new InputError(`${optPath}: no '${slot}' state for parameter ${n}`);
-      return t.data;
+  for (const [slot, values] of saved.slots) {
+    slots[slot] = names.map((n) => {
+      const t = values.get(n);
+      if (!t) throw new InputError(`${saved.path}: no '${slot}' state for parameter ${n}`);
+      return t;
     });
   }
-  optimizer.loadState({ kind: metadata.kind as 'adam', step: Number(metadata.step), slots });
-  return pos;
+  return { kind: saved.kind as 'adam', step: saved.step, slots };
+}
+
+/** Reads the checkpoint in a folder. */
+export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+  const statePath = join(dir, 'state.json');
+  if (!existsSync(statePath)) throw new InputError(`${dir}: no complete checkpoint to resume (state.json missing)`);
+  const position = JSON.parse(await readFile(statePath, 'utf8')) as TrainingPosition;
+  const weightsPath = join(dir, 'model.safetensors');
+  if (!existsSync(weightsPath)) throw new InputError(`${weightsPath}: weights file not found`);
+  const model = readModelBundle(new Uint8Array(await readFile(weightsPath)), weightsPath);
+  if (Number(model.metadata.step) !== position.step) throw new InputError(`${dir}: model.safetensors is from step ${model.metadata.step}, state.json says ${position.step}`);
+  const optPath = join(dir, 'optimizer.safetensors');
+  return { position, model, optimizer: readOptimizer(new Uint8Array(await readFile(optPath)), optPath) };
 }

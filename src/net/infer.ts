@@ -15,7 +15,7 @@ import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor } from '../gpu/tensor.js';
 import { noGrad } from '../autograd/tape.js';
-import { softmax } from '../autograd/loss.js';
+import { softmax } from '../autograd/softmax.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import { sizeMultiple } from './config.js';
 import type { CacNet } from './cacnet.js';

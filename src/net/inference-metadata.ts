@@ -5,11 +5,21 @@
  * whole model for `cacnet`, the browser app and checkpoints alike.
  */
 import { InputError } from '../base/errors.js';
-import { ARTERY_PRIOR_KEY, readArteryPrior } from './artery-prior.js';
-import type { CacNet } from './cacnet.js';
+import { ARTERY_PRIOR_KEY, readArteryPrior, type ArteryPrior } from './artery-prior.js';
 import { ARTERIES } from '../io/volume.js';
 
+/** What a model carries for inference besides its weights (CacNet has these fields). */
+export interface InferenceSettings {
+  /** Spatial prior that names the artery of found calcium; null: the network names it. */
+  arteryPrior: ArteryPrior | null;
+  /** Operating point per artery (LAD, LCX, RCA): a candidate is calcium when 1 − P(background) reaches it. */
+  calciumProbability: readonly number[];
+}
+
 export const CALCIUM_PROBABILITY_KEY = 'calcium_probability';
+
+/** The metadata keys the inference settings are stored under. */
+export const INFERENCE_KEYS: readonly string[] = [ARTERY_PRIOR_KEY, CALCIUM_PROBABILITY_KEY];
 
 /** A candidate voxel is calcium when 1 − P(background) reaches this; 0.5 unless calibrated. */
 export const DEFAULT_CALCIUM_PROBABILITY = 0.5;
@@ -29,22 +39,22 @@ export function formatOperatingPoint(p: readonly number[]): string {
   return sharedByAll(p) ? String(p[0]) : p.join(',');
 }
 
-/** Metadata entries for the model's inference settings (none for defaults). */
-export function inferenceMetadata(model: CacNet): Record<string, string> {
+/** Metadata entries for a model's inference settings (none for defaults). */
+export function inferenceMetadata(s: InferenceSettings): Record<string, string> {
   const meta: Record<string, string> = {};
-  if (model.arteryPrior) meta[ARTERY_PRIOR_KEY] = JSON.stringify(model.arteryPrior);
-  if (model.calciumProbability.some((t) => t !== DEFAULT_CALCIUM_PROBABILITY)) meta[CALCIUM_PROBABILITY_KEY] = formatOperatingPoint(model.calciumProbability);
+  if (s.arteryPrior) meta[ARTERY_PRIOR_KEY] = JSON.stringify(s.arteryPrior);
+  if (s.calciumProbability.some((t) => t !== DEFAULT_CALCIUM_PROBABILITY)) meta[CALCIUM_PROBABILITY_KEY] = formatOperatingPoint(s.calciumProbability);
   return meta;
 }
 
-/** Sets the model's inference settings from a weights file's metadata (defaults where absent). */
-export function applyInferenceMetadata(model: CacNet, metadata: Record<string, string>, source: string): void {
-  model.arteryPrior = readArteryPrior(metadata, source);
+/** Sets inference settings (a model's, or a plain object) from a weights file's metadata (defaults where absent). */
+export function applyInferenceMetadata(target: InferenceSettings, metadata: Record<string, string>, source: string): void {
+  target.arteryPrior = readArteryPrior(metadata, source);
   const t = metadata[CALCIUM_PROBABILITY_KEY];
   const parts = t === undefined ? [...DEFAULT_OPERATING_POINT] : t.split(',').map(Number);
   const p = parts.length === 1 ? ARTERIES.map(() => parts[0]!) : parts;
   if (p.length !== ARTERIES.length || !p.every((x) => x > 0 && x < 1)) {
     throw new InputError(`${source}: calcium_probability in the metadata must be a number between 0 and 1, or one per artery (${ARTERIES.join(',')}), got '${t}'`);
   }
-  model.calciumProbability = p;
+  target.calciumProbability = p;
 }

@@ -18,7 +18,8 @@
  *    calcium against bone, and which artery.
  */
 import type { Tensor } from '../gpu/tensor.js';
-import { softmax, softmaxDice, softmaxDiceLoss, weightedSum } from '../autograd/loss.js';
+import { softmaxDice, softmaxDiceLoss, weightedSum } from '../autograd/loss.js';
+import { softmax } from '../autograd/softmax.js';
 import { add, logClamped, mul, neg, reshape, sum } from '../autograd/ops.js';
 import { noGrad } from '../autograd/tape.js';
 import type { NetConfig } from './config.js';

@@ -30,7 +30,7 @@ import {
   type LossResult,
   type LossWeights,
 } from './loss.js';
-import { loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
+import { optimizerStateFor, saveCheckpoint, type Checkpoint, type TrainingPosition } from './checkpoint.js';
 import { fitArteryPrior } from './artery-prior.js';
 import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
 import type { NetConfig } from './config.js';
@@ -209,12 +209,19 @@ export async function validate(rt: Runtime, model: CacNet, data: PreparedScan[],
   return sums;
 }
 
-export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan | PreparedScan>, valScans: Array<Scan | PreparedScan>, o: TrainOptions, resume = false): Promise<TrainResult> {
+/**
+ * Trains `model` for o.steps steps; with `resume`, a checkpoint whose model
+ * `model` was built from (buildModel), it continues from that checkpoint's step.
+ */
+export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan | PreparedScan>, valScans: Array<Scan | PreparedScan>, o: TrainOptions, resume?: Checkpoint): Promise<TrainResult> {
   const data = prepared(trainScans, model.config);
   const val = prepared(valScans, model.config);
   const opt = makeOptimizer(model, o.lr);
   let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined }, history: [] };
-  if (resume && o.checkpointDir) pos = await loadCheckpoint(o.checkpointDir, model, opt);
+  if (resume) {
+    opt.loadState(optimizerStateFor(model, resume.optimizer));
+    pos = resume.position;
+  }
   // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
   const offsets = new Map(data.map((s) => [s.labels, s.priorOffsetMm]));
   model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(data.map((s) => s.labels), (labels) => offsets.get(labels)!);

@@ -1,12 +1,12 @@
 /**
- * Model weights <-> safetensors bytes (parameters and running statistics, with
- * the network configuration in the metadata). Bytes only: used by the Node
- * checkpoints and by the browser, which fetches the shipped file.
+ * A module's tensors (parameters and running statistics) <-> safetensors.
+ * Bytes only, no file system: model-bundle.ts builds model files on it for
+ * the CLI, the checkpoints and the browser.
  */
 import { InputError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Module } from './module.js';
-import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
+import { encodeSafetensors, type NamedArray } from './safetensors.js';
 
 export async function tensorsToArrays(named: Array<[string, Tensor]>): Promise<Map<string, NamedArray>> {
   const out = new Map<string, NamedArray>();
@@ -19,9 +19,8 @@ export async function exportWeights(model: Module, metadata: Record<string, stri
   return encodeSafetensors(arrays, metadata);
 }
 
-/** Loads weights into a model built with the same configuration; every tensor must match. */
-export function importWeights(model: Module, bytes: Uint8Array, source: string): Record<string, string> {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+/** Loads decoded weights into a model built with the same configuration; every tensor must match. */
+export function importWeights(model: Module, tensors: ReadonlyMap<string, NamedArray>, source: string): void {
   const targets = [...model.namedParameters(), ...model.namedState()];
   const missing = targets.filter(([n]) => !tensors.has(n)).map(([n]) => n);
   if (missing.length) {
@@ -32,5 +31,4 @@ export function importWeights(model: Module, bytes: Uint8Array, source: string):
     if (src.data.length !== t.size) throw new InputError(`${source}: '${name}' has shape ${fmtShape(src.shape)}, the network expects ${fmtShape(t.shape)}`);
   }
   for (const [name, t] of targets) t.rt.write(t.buffer, tensors.get(name)!.data);
-  return metadata;
 }

@@ -1,0 +1,19 @@
+/** What `cacnet infer` and `cacnet score` print and name their files by. */
+import { basename } from 'node:path';
+import { ARTERIES } from '../io/volume.js';
+import type { ScanScore } from '../scoring/score.js';
+
+/** A scan's id for output file names: the file or folder name without .nii/.nii.gz. */
+export function scanId(path: string): string {
+  return basename(path.replace(/\/+$/, '')).replace(/\.nii(\.gz)?$/i, '') || 'scan';
+}
+
+/** The per-artery score table and the risk category. */
+export function printScore(score: ScanScore): void {
+  console.log('artery   Agatston   volume mm3   mass mg   lesions');
+  for (const a of [...ARTERIES, 'total'] as const) {
+    const s = a === 'total' ? score.total : score.perArtery[a];
+    console.log(`${a.padEnd(6)} ${s.agatston.toFixed(1).padStart(10)} ${s.volumeMm3.toFixed(1).padStart(12)} ${s.massMg.toFixed(1).padStart(9)} ${String(s.lesionCount).padStart(9)}`);
+  }
+  console.log(`risk category ${score.riskCategory}: ${score.riskLabel}   (${score.conventions.sliceThicknessNormalisation})`);
+}

@@ -1,0 +1,84 @@
+/**
+ * The model bundle: one file is the whole model (configuration, weights,
+ * artery prior, operating point), decoded once, versioned, and read the same
+ * by the CLI, the browser and training.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CacNet } from '../src/net/cacnet.js';
+import { DEMO_CONFIG, TINY_CONFIG } from '../src/net/config.js';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_KEY, encodeModel, encodeWithInferenceSettings, loadModel, readModelBundle } from '../src/net/model-bundle.js';
+import { ARTERY_PRIOR_KEY } from '../src/net/artery-prior.js';
+import { CALCIUM_PROBABILITY_KEY } from '../src/net/inference-metadata.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js';
+import { REPO } from './helpers/cli.js';
+import { gpu } from './helpers/gpu.js';
+
+const SHIPPED = join(REPO, 'weights', 'cacnet-demo.safetensors');
+
+describe('model bundle', () => {
+  it('reads the shipped file (format 1, written before formats were recorded) into a model that holds its tensors', async () => {
+    const rt = await gpu();
+    const bytes = new Uint8Array(await readFile(SHIPPED));
+    const bundle = readModelBundle(bytes, SHIPPED);
+    expect(bundle.format).toBe(1);
+    expect(bundle.config).toEqual({ ...DEMO_CONFIG, seed: bundle.config.seed });
+    expect(bundle.inference.calciumProbability).toEqual([0.8, 0.7, 0.9]);
+    expect(bundle.inference.arteryPrior?.voxels.length).toBe(3);
+    expect(bundle.metadata.step).toBe('200');
+    const model = loadModel(rt, bytes, SHIPPED);
+    expect(model.training).toBe(false);
+    expect(model.calciumProbability).toEqual([0.8, 0.7, 0.9]);
+    expect(model.arteryPrior).toEqual(bundle.inference.arteryPrior);
+    for (const [name, t] of [...model.namedParameters(), ...model.namedState()]) {
+      expect(await t.readF32(), name).toEqual(bundle.tensors.get(name)!.data);
+    }
+    model.dispose();
+  });
+
+  it('writes the current format and reads it back: same configuration, settings and weights', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, TINY_CONFIG);
+    model.calciumProbability = [0.6, 0.7, 0.8];
+    const bytes = await encodeModel(model, { step: '12' });
+    const bundle = readModelBundle(bytes, 'tiny.safetensors');
+    expect(bundle.format).toBe(BUNDLE_FORMAT);
+    expect(bundle.config).toEqual(TINY_CONFIG);
+    expect(bundle.inference).toEqual({ arteryPrior: null, calciumProbability: [0.6, 0.7, 0.8] });
+    expect(bundle.metadata.step).toBe('12');
+    const again = loadModel(rt, bytes, 'tiny.safetensors');
+    const [a, b] = [model.namedParameters(), again.namedParameters()];
+    for (let i = 0; i < a.length; i++) expect(await b[i]![1].readF32()).toEqual(await a[i]![1].readF32());
+    model.dispose();
+    again.dispose();
+  });
+
+  it('refuses a format it does not know, in one line naming the file', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, TINY_CONFIG);
+    const { tensors, metadata } = decodeSafetensors(await encodeModel(model), 'tiny');
+    model.dispose();
+    for (const format of [String(BUNDLE_FORMAT + 1), '0', '1.5', 'two']) {
+      const bytes = encodeSafetensors(tensors, { ...metadata, [BUNDLE_FORMAT_KEY]: format });
+      expect(() => readModelBundle(bytes, 'future.safetensors')).toThrow(
+        new RegExp(`^future\\.safetensors: model format '${format}' is not one this cacnet reads \\(1 to ${BUNDLE_FORMAT}\\); a newer cacnet wrote it, or the file is corrupt$`),
+      );
+    }
+  });
+
+  it('calibration rewrites the operating point and keeps the rest of the file', async () => {
+    const bundle = readModelBundle(new Uint8Array(await readFile(SHIPPED)), SHIPPED);
+    const bytes = encodeWithInferenceSettings(bundle, { ...bundle.inference, calciumProbability: [0.5, 0.5, 0.5] });
+    const { tensors, metadata } = decodeSafetensors(bytes, 'rewritten');
+    // The default point is stored as no key at all; the prior, the step and the configuration stay.
+    expect(metadata[CALCIUM_PROBABILITY_KEY]).toBeUndefined();
+    expect(metadata[ARTERY_PRIOR_KEY]).toBe(bundle.metadata[ARTERY_PRIOR_KEY]);
+    expect(metadata.step).toBe('200');
+    expect(metadata[BUNDLE_FORMAT_KEY]).toBe(String(BUNDLE_FORMAT));
+    expect(JSON.parse(metadata.config!)).toEqual(bundle.config);
+    expect([...tensors.keys()]).toEqual([...bundle.tensors.keys()]);
+    const noPrior = decodeSafetensors(encodeWithInferenceSettings(bundle, { arteryPrior: null, calciumProbability: [0.8, 0.7, 0.9] }), 'x').metadata;
+    expect([noPrior[ARTERY_PRIOR_KEY], noPrior[CALCIUM_PROBABILITY_KEY]]).toEqual([undefined, '0.8,0.7,0.9']);
+  });
+});
