@@ -10,6 +10,7 @@ import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { operatingPointText } from '../net/inference-metadata.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
+import { phantomPreset } from './training-recipe.js';
 
 /** Held-out seed: training uses SHIPPED_RECIPE.seed and seed + 1 (validation). */
 export const DEMO_SEED = 4242;
@@ -44,7 +45,7 @@ export const demo: Command = {
     const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}`;
     console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n${operating}; ${naming}\n`);
     const scans = (function* () {
-      for (const c of generateCohort({ seed, count, idPrefix: 'demo-', preset: scanner ? 'realistic' : 'small' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
+      for (const c of generateCohort({ seed, count, idPrefix: 'demo-', preset: phantomPreset(model.config) })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
     })();
     const { results, summary } = await runCohort(rt, model, scans, count, { outDir: out, images: true, software: 'cacnet demo', weights });
     console.log('');

@@ -12,7 +12,7 @@ import type { Command } from './run-command.js';
 import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
 import { crossValidate } from './cross-validate.js';
-import { phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
+import { phantomPreset, phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
 
 
 function num(v: unknown, name: string, fallback: number, allowZero = false): number {
@@ -141,8 +141,8 @@ export const trainCommand: Command = {
     let valScans: Array<Scan | PreparedScan>;
     if (config.workingGrid) {
       const bar = new ProgressLine();
-      trainScans = workingGridScans(config, 'realistic', seed, trainCount, 'train-', (n) => bar.update(n, trainCount + valCount, 'phantoms on the working grid'));
-      valScans = workingGridScans(config, 'realistic', seed + 1, valCount, 'val-', (n) => bar.update(trainCount + n, trainCount + valCount, 'phantoms on the working grid'));
+      trainScans = workingGridScans(config, phantomPreset(config), seed, trainCount, 'train-', (n) => bar.update(n, trainCount + valCount, 'phantoms on the working grid'));
+      valScans = workingGridScans(config, phantomPreset(config), seed + 1, valCount, 'val-', (n) => bar.update(trainCount + n, trainCount + valCount, 'phantoms on the working grid'));
     } else {
       trainScans = phantomScans(seed, trainCount, 'train-');
       valScans = phantomScans(seed + 1, valCount, 'val-');

@@ -24,6 +24,16 @@ export const SHIPPED_RECIPE = {
   candidateHU: CALCIUM_THRESHOLD_HU as number | null,
 };
 
+/** The phantoms a network is trained, calibrated and judged on: scanner-size ones for a network on the working grid, else the small ones. */
+export function phantomPreset(config: NetConfig): PhantomPreset {
+  return config.workingGrid ? 'realistic' : 'small';
+}
+
+/** A seeded cohort's phantoms one at a time (validation and evaluation at scanner size would not fit in memory together). */
+export function* phantomStream(seed: number, count: number, idPrefix: string, preset: PhantomPreset): Generator<Scan> {
+  for (const c of generateCohort({ seed, count, idPrefix, preset })) yield { id: c.id, ct: c.phantom.ct, labels: c.phantom.labels };
+}
+
 /** `count` phantoms of a seeded cohort as training (or validation) scans. */
 export function phantomScans(seed: number, count: number, idPrefix: string): Scan[] {
   const scans: Scan[] = [];
