@@ -1,6 +1,12 @@
 /** The per-bin part of an evaluation (scoring/bins.ts), as `cacnet eval` prints it. */
 import { binDetection, calciumFreeSummary, type BinSpec } from '../scoring/bins.js';
+import type { PhantomMeta } from '../phantom/meta.js';
 import type { CohortResult } from './cohort-run.js';
+
+/** What a phantom's evaluation is binned by (SCANNER_BINS' attributes), from its generation record. */
+export function phantomAttributes(meta: PhantomMeta): Record<string, number> {
+  return { pixelMm: meta.spacing[0], fovMm: meta.dims[0] * meta.spacing[0], noiseHU: meta.noiseHU, risk: meta.riskCategory };
+}
 
 /** How scanner-resolution cohorts are binned (the attributes phantom cohorts carry). */
 export const SCANNER_BINS: BinSpec[] = [

@@ -14,6 +14,8 @@ import { readNifti } from '../io/nifti-file.js';
 import { readScan } from '../io/read-scan.js';
 import { generateCohort } from '../phantom/cohort.js';
 import type { LabelMap } from '../io/volume.js';
+import { printBins, phantomAttributes } from './cohort-bins.js';
+import { phantomPreset } from './training-recipe.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
 import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
@@ -69,6 +71,8 @@ export const evalCommand: Command = {
     if (positionals.length > 1) throw new UsageError('give at most one cohort folder');
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const t0 = performance.now();
+    const rt = await Runtime.create();
+    const model = await loadModelFile(rt, weights);
     let scans: AsyncIterable<CohortScan> | Iterable<CohortScan>;
     let count: number;
     if (positionals[0]) {
@@ -80,15 +84,17 @@ export const evalCommand: Command = {
       const seed = v.seed === undefined ? 9001 : Number(v.seed);
       if (!Number.isInteger(count) || count < 2) throw new UsageError(`--phantoms must be an integer >= 2, got '${v.phantoms}'`);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+      const preset = phantomPreset(model.config);
       scans = (function* () {
-        for (const c of generateCohort({ seed, count, idPrefix: 'eval-' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
+        for (const c of generateCohort({ seed, count, idPrefix: 'eval-', preset })) {
+          yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels, attributes: phantomAttributes(c.phantom.meta) };
+        }
       })();
     }
-    const rt = await Runtime.create();
-    const model = await loadModelFile(rt, weights);
     const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights, inference: { arteryPrior: !v['no-prior'] } });
     printScanTable(results);
     printSummary(summary);
+    printBins(results);
     console.log(`\n${count} scans in ${formatSeconds((performance.now() - t0) / 1000)}`);
     model.dispose();
     rt.destroy();
