@@ -54,7 +54,7 @@ describe('heart locator', () => {
       // Not bit-equal: per row, ties between equally long lung-to-lung runs go to the first one met.
       for (let a = 0; a < 3; a++) expect(Math.abs(again.centreMm[a]! - loc.centreMm[a]!)).toBeLessThan(0.5);
     }
-  });
+  }, 300_000);
 
   it('falls back to the soft tissue of the body without lungs, and to the field of view without a body', () => {
     const loc = locateHeart(cylinder(-30, 20, 40));

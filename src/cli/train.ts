@@ -13,6 +13,10 @@ import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
 import { crossValidate } from './cross-validate.js';
 import { phantomPreset, phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
+import { cachedPreparedScans } from './prepared-cache.js';
+
+/** Where training scans on the working grid are kept between runs (prepared-cache.ts). */
+const PREPARED_CACHE = '.cache/working-grid';
 
 
 function num(v: unknown, name: string, fallback: number, allowZero = false): number {
@@ -141,8 +145,21 @@ export const trainCommand: Command = {
     let valScans: Array<Scan | PreparedScan>;
     if (config.workingGrid) {
       const bar = new ProgressLine();
-      trainScans = workingGridScans(config, phantomPreset(config), seed, trainCount, 'train-', (n) => bar.update(n, trainCount + valCount, 'phantoms on the working grid'));
-      valScans = workingGridScans(config, phantomPreset(config), seed + 1, valCount, 'val-', (n) => bar.update(trainCount + n, trainCount + valCount, 'phantoms on the working grid'));
+      const preset = phantomPreset(config);
+      const prepare = async (cohortSeed: number, count: number, prefix: string, offset: number) => {
+        if (count === 0) return [];
+        const key = { grid: config.workingGrid, huWindow: config.huWindow, classes: config.classes, preset, seed: cohortSeed, count, prefix };
+        const got = await cachedPreparedScans(
+          PREPARED_CACHE,
+          key,
+          () => workingGridScans(config, preset, cohortSeed, 1, prefix)[0]!,
+          () => workingGridScans(config, preset, cohortSeed, count, prefix, (n) => bar.update(offset + n, trainCount + valCount, 'phantoms on the working grid')),
+        );
+        if (got.fromCache) console.error(`${count} ${prefix}phantoms from ${PREPARED_CACHE}/`);
+        return got.scans;
+      };
+      trainScans = await prepare(seed, trainCount, 'train-', 0);
+      valScans = await prepare(seed + 1, valCount, 'val-', trainCount);
     } else {
       trainScans = phantomScans(seed, trainCount, 'train-');
       valScans = phantomScans(seed + 1, valCount, 'val-');
