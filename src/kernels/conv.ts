@@ -16,6 +16,8 @@
 import { ShapeError, fmtShape } from '../gpu/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import type { Runtime } from '../gpu/runtime.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { nextPow2 } from '../gpu/wgsl.js';
 import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, unrolledFmas, type LineGemmShape } from './gemm-core.js';
 import { sumAxes, sumMiddle } from './reduce.js';
 
@@ -97,8 +99,6 @@ interface Plan {
   chunks: number;
 }
 
-const nextPow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
-
 /**
  * Picks NB (columns per lane) and MB (positions per block) so a block holds at
  * most 16 accumulators, then the chunk of K (KD planes × channels) to unroll.
@@ -140,8 +140,14 @@ function plan(g: ConvGeometry, inChannels: number, outChannels: number, opts: Co
   };
 }
 
+/** Kernel sizes baked into a source (KD is a uniform). */
+interface Window2 {
+  kh: number;
+  kw: number;
+}
+
 /** Row decomposition and line location shared by every pass (uniform struct P). */
-function lineHooks(g: ConvGeometry) {
+function lineHooks(g: Window2) {
   const ph = (g.kh - 1) / 2;
   return {
     rowCount: 'p.rows',
@@ -167,36 +173,56 @@ function lineHooks(g: ConvGeometry) {
  * Spatial sizes, channel counts (inC: channels of the GEMM's A, outC: its
  * columns; cin/cout: the convolution's), KD, and the chunk being run.
  */
-const UNIFORMS = `struct P {
-  n: u32, d: u32, h: u32, w: u32, rows: u32, inC: u32, outC: u32, cin: u32,
-  cout: u32, kd: u32, kd0: u32, c0: u32, ccount: u32, cblocks: u32, accumulate: u32, addBias: u32,
-}`;
+const UNIFORMS = uniformBlock({
+  n: 'u32', d: 'u32', h: 'u32', w: 'u32', rows: 'u32', inC: 'u32', outC: 'u32', cin: 'u32',
+  cout: 'u32', kd: 'u32', kd0: 'u32', c0: 'u32', ccount: 'u32', cblocks: 'u32', accumulate: 'u32', addBias: 'u32',
+});
 
-function uniforms(g: ConvGeometry, inC: number, outC: number, pl: Plan, kd0: number, c0: number, accumulate: boolean, addBias: boolean): Uint32Array {
+function uniforms(g: ConvGeometry, inC: number, outC: number, pl: Plan, kd0: number, c0: number, accumulate: boolean, addBias: boolean) {
   const ccount = Math.min(pl.shape.chunkChannels, inC - c0);
-  return Uint32Array.of(g.n, g.d, g.h, g.w, g.n * g.d * g.h, inC, outC, g.cin, g.cout, g.kd, kd0, c0, ccount, pl.channelBlocks, accumulate ? 1 : 0, addBias ? 1 : 0);
+  return {
+    n: g.n, d: g.d, h: g.h, w: g.w, rows: g.n * g.d * g.h, inC, outC, cin: g.cin, cout: g.cout, kd: g.kd,
+    kd0, c0, ccount, cblocks: pl.channelBlocks, accumulate: accumulate ? 1 : 0, addBias: addBias ? 1 : 0,
+  };
+}
+
+/** What a line-core source depends on: kernel sizes, the blocking, and the pass's options. */
+interface LineVariant extends Window2 {
+  shape: LineGemmShape;
+  kdPerChunk: number;
+  inputGrad?: boolean;
+  hasBias?: boolean;
+}
+
+function lineKey(v: LineVariant): string {
+  const s = v.shape;
+  return `k${v.kh}x${v.kw}|l${s.lines}|c${s.chunkChannels}${s.exactChannels ? 'x' : ''}|m${s.mb}n${s.nb}${s.subgroups ? '|sg' : ''}${v.hasBias ? '|bias' : ''}`;
+}
+
+function lineVariant(g: ConvGeometry, pl: Plan, extra: Pick<LineVariant, 'inputGrad' | 'hasBias'> = {}): LineVariant {
+  return { kh: g.kh, kw: g.kw, shape: pl.shape, kdPerChunk: pl.kdPerChunk, ...extra };
 }
 
 /**
  * Forward or input gradient: a 'b'-resident GEMM over A (x, or dy for dX)
  * producing p.outC channels; B is W, or W flipped and transposed for dX.
  */
-function windowConvSource(g: ConvGeometry, pl: Plan, inputGrad: boolean, hasBias: boolean): string {
-  const lh = lineHooks(g);
+function windowConvSource(v: LineVariant): string {
+  const { shape, inputGrad, hasBias, kh: KH, kw: KW } = v;
+  const lh = lineHooks(v);
   const weightIndex = (li: string, t: string, c: string, n: string): string => {
-    const kd = `(kd0 + ${li} / ${g.kh}u)`;
-    const kh = `(${li} % ${g.kh}u)`;
+    const kd = `(kd0 + ${li} / ${KH}u)`;
+    const kh = `(${li} % ${KH}u)`;
     const ch = `(chanStart + ${c})`;
     return inputGrad
-      ? `((((p.kd - 1u - ${kd}) * ${g.kh}u + (${g.kh - 1}u - ${kh})) * ${g.kw}u + (${g.kw - 1}u - ${t})) * p.cin + ${n}) * p.cout + ${ch}`
-      : `(((${kd} * ${g.kh}u + ${kh}) * ${g.kw}u + ${t}) * p.cin + ${ch}) * p.cout + ${n}`;
+      ? `((((p.kd - 1u - ${kd}) * ${KH}u + (${KH - 1}u - ${kh})) * ${KW}u + (${KW - 1}u - ${t})) * p.cin + ${n}) * p.cout + ${ch}`
+      : `(((${kd} * ${KH}u + ${kh}) * ${KW}u + ${t}) * p.cin + ${ch}) * p.cout + ${n}`;
   };
-  return residentBSource(pl.shape, {
-    declarations: `${UNIFORMS}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
+  return residentBSource(shape, {
+    declarations: `@group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(0) @binding(4) var<uniform> p: P;' : '@group(0) @binding(3) var<uniform> p: P;'}`,
+${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n' : ''}${UNIFORMS.declare(hasBias ? 4 : 3)}`,
     a: 'X',
     ...lh,
     chunkSetup: '  let kd0 = p.kd0;',
@@ -216,6 +242,13 @@ ${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(
   });
 }
 
+const WINDOW_CONV = program({
+  op: 'conv-window',
+  uniforms: UNIFORMS,
+  key: (v: LineVariant) => `${v.inputGrad ? 'dx' : 'fwd'}|${lineKey(v)}`,
+  source: windowConvSource,
+});
+
 function workgroupsFor(g: ConvGeometry, pl: Plan, opts: ConvOptions): number {
   const rows = g.n * g.d * g.h;
   const blocks = rows * Math.ceil(g.w / pl.shape.mb);
@@ -228,15 +261,14 @@ function runWindowConv(label: string, a: Tensor, w: Tensor, bias: Tensor | null,
   const inC = inputGrad ? g.cout : g.cin;
   const outC = inputGrad ? g.cin : g.cout;
   const pl = plan(g, inC, outC, opts, rt);
-  const source = windowConvSource(g, pl, inputGrad, bias !== null);
+  const variant = lineVariant(g, pl, { inputGrad, hasBias: bias !== null });
   const y = Tensor.empty(rt, outShape, 'f32', label);
   const slices = Math.ceil(outC / (4 * pl.shape.nb));
   for (let chunk = 0; chunk < pl.chunks; chunk++) {
     const kd0 = Math.floor(chunk / pl.channelBlocks) * pl.kdPerChunk;
     const c0 = (chunk % pl.channelBlocks) * pl.shape.chunkChannels;
-    rt.dispatch({
+    WINDOW_CONV.run(rt, variant, {
       label,
-      source,
       buffers: bias ? [a.buffer, w.buffer, y.buffer, bias.buffer] : [a.buffer, w.buffer, y.buffer],
       uniforms: uniforms(g, inC, outC, pl, kd0, c0, chunk > 0, chunk === pl.chunks - 1),
       workgroups: [workgroupsFor(g, pl, opts), slices, 1],
@@ -255,19 +287,18 @@ export function convInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, opts: Conv
   return runWindowConv('conv-input-grad', dy, w, null, [...dy.shape.slice(0, -1), g.cin], g, true, opts);
 }
 
-function weightGradSource(g: ConvGeometry, pl: Plan): string {
-  const lh = lineHooks(g);
-  const cc = pl.shape.chunkChannels;
-  return residentCSource(pl.shape, {
-    declarations: `${UNIFORMS}
-@group(0) @binding(0) var<storage, read> X: array<f32>;
+function weightGradSource(v: LineVariant): string {
+  const { kh: KH, kw: KW } = v;
+  const cc = v.shape.chunkChannels;
+  return residentCSource(v.shape, {
+    declarations: `@group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Part: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;`,
+${UNIFORMS.declare(3)}`,
     a: 'X',
-    ...lh,
+    ...lineHooks(v),
     // The chunk is the grid's z index: (KD block, channel block).
-    chunkSetup: `  let kd0 = (wid.z / p.cblocks) * ${pl.kdPerChunk}u;
+    chunkSetup: `  let kd0 = (wid.z / p.cblocks) * ${v.kdPerChunk}u;
   let c0 = (wid.z % p.cblocks) * ${cc}u;`,
     channelStart: 'c0',
     channelCount: `min(${cc}u, p.cin - c0)`,
@@ -276,11 +307,13 @@ function weightGradSource(g: ConvGeometry, pl: Plan): string {
       return `select(0.0, DY[select(0u, (row * p.w + ${pos}) * p.cout + ${n}, ${ok})], ${ok})`;
     },
     storeC: (li, t, c, n, v) => `      if ((${n} < p.cout) & (${c} < chanCount)) {
-        let m = (((kd0 + ${li} / ${g.kh}u) * ${g.kh}u + ${li} % ${g.kh}u) * ${g.kw}u + ${t}) * p.cin + c0 + ${c};
-        Part[(wid.x * p.kd * ${g.kh * g.kw}u * p.cin + m) * p.cout + ${n}] = ${v};
+        let m = (((kd0 + ${li} / ${KH}u) * ${KH}u + ${li} % ${KH}u) * ${KW}u + ${t}) * p.cin + c0 + ${c};
+        Part[(wid.x * p.kd * ${KH * KW}u * p.cin + m) * p.cout + ${n}] = ${v};
       }`,
   });
 }
+
+const WEIGHT_GRAD = program({ op: 'conv-weight-grad', uniforms: UNIFORMS, key: lineKey, source: weightGradSource });
 
 /** dL/dw from x and dL/dy: per-workgroup partial sums over voxels, then one reduction. */
 export function convWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[], g: ConvGeometry, opts: ConvOptions = {}): Tensor {
@@ -295,9 +328,7 @@ export function convWeightGrad(x: Tensor, dy: Tensor, wShape: readonly number[],
   const auto = Math.min(2 * MAX_WORKGROUPS, Math.ceil(blocks / (BLOCKS_PER_WORKGROUP / 4)));
   const splits = Math.max(1, Math.min(opts.workgroups ?? auto, rows, Math.floor(PARTIAL_FLOATS / wSize)));
   const part = Tensor.empty(rt, [splits, wSize], 'f32', 'conv-weight-grad partials');
-  rt.dispatch({
-    label: 'conv-weight-grad',
-    source: weightGradSource(g, pl),
+  WEIGHT_GRAD.run(rt, lineVariant(g, pl), {
     buffers: [x.buffer, dy.buffer, part.buffer],
     uniforms: uniforms(g, g.cin, g.cout, pl, 0, 0, false, false),
     workgroups: [splits, Math.ceil(g.cout / (4 * pl.shape.nb)), pl.chunks],
