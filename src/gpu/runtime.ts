@@ -11,6 +11,8 @@ import { familyFromEnv, readProfile, type DeviceProfile, type KernelFamily } fro
 export interface RuntimeOptions extends AcquireOptions {
   /** Force a kernel family (tests, rehearsals); default: CACNET_KERNELS, else chosen by the adapter. */
   kernels?: KernelFamily;
+  /** Plan as if the device had this many compute units (rehearsing a big GPU's plans on a small adapter). */
+  computeUnits?: number;
 }
 
 export interface DispatchSpec {
@@ -92,7 +94,9 @@ export class Runtime {
   static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
     const forced = opts.kernels ?? familyFromEnv();
     const { adapter, device, description, hostThreads } = await acquireDevice(opts);
-    return new Runtime(device, adapter, description, readProfile(device, description, adapter.info ?? {}, hostThreads, forced));
+    const profile = readProfile(device, description, adapter.info ?? {}, hostThreads, forced);
+    if (opts.computeUnits !== undefined) profile.computeUnits = opts.computeUnits;
+    return new Runtime(device, adapter, description, profile);
   }
 
   get maxStorageBinding(): number {
