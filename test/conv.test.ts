@@ -9,7 +9,8 @@ import { conv2d, conv3d } from '../src/autograd/conv.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { vjp } from '../src/autograd/tape.js';
 import { convBiasGrad, convForward, convGeometry, convInputGrad, convWeightGrad, type ConvOptions } from '../src/kernels/conv.js';
-import { expectClose, gpu, randomArray } from './helpers/gpu.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import { expectClose, gpu, gpuFamily, randomArray } from './helpers/gpu.js';
 import { convBiasGradRef, convForwardRef, convInputGradRef, convWeightGradRef } from './reference/conv.js';
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -21,6 +22,17 @@ interface Case {
   cout: number;
   opts?: ConvOptions;
 }
+
+/**
+ * Every kernel family, on this machine's adapter: the adapter's own (SwiftShader
+ * here), and the GPU family forced, planned once for a big GPU (132 compute
+ * units: small tiles, many dW splits) and once for 2 (the tallest tiles).
+ */
+const FAMILIES: Array<{ name: string; rt: () => Promise<Runtime>; gpu: boolean }> = [
+  { name: 'swiftshader family', rt: () => gpuFamily('swiftshader'), gpu: false },
+  { name: 'gpu family, big-GPU plan', rt: () => gpuFamily('gpu', 132), gpu: true },
+  { name: 'gpu family, 2-unit plan', rt: () => gpuFamily('gpu', 2), gpu: true },
+];
 
 // Odd sizes, channel counts off multiples of 4, batch 2, every kernel size the
 // network uses, rows past the workgroup count and lines past one block.
@@ -38,16 +50,25 @@ const CASES: Case[] = [
   { name: '2D k3, without subgroups and chunked, 6->5', x: [1, 6, 7, 6], k: 3, cout: 5, opts: { subgroups: false, maxUnrolledFmas: 60 } },
 ];
 
+// The GPU family's own cases: vec4 and scalar operands, N and M past one tile, K split for dW.
+const GPU_CASES: Case[] = [
+  { name: '3D k3, 8->12 (vec4 A, B and C), dW in 5 splits', x: [1, 5, 9, 11, 8], k: 3, cout: 12, opts: { workgroups: 5 } },
+  { name: '3D k3, 4->68 (N past one 64-wide tile)', x: [1, 3, 4, 5, 4], k: 3, cout: 68 },
+  { name: '2D k3, 72->8 (K = 648, many K steps)', x: [1, 5, 6, 72], k: 3, cout: 8 },
+  { name: '2D k1, 1->4 (one input channel, as the first layer)', x: [2, 9, 10, 1], k: 1, cout: 4 },
+];
+
 function refGeometry(x: number[], k: number, cout: number) {
   const dims = x.length - 2;
   const [n, d, h, w] = dims === 3 ? x : [x[0]!, 1, x[1]!, x[2]!];
   return { n: n!, d: d!, h: h!, w: w!, cin: x[x.length - 1]!, cout, kd: dims === 3 ? k : 1, kh: k, kw: k };
 }
 
-describe('conv kernels match float64 direct convolution', () => {
-  CASES.forEach((c, ci) => {
+describe.each(FAMILIES)('conv kernels match float64 direct convolution: $name', (family) => {
+  const cases = family.gpu ? [...CASES.filter((c) => !c.opts), ...GPU_CASES] : CASES;
+  cases.forEach((c, ci) => {
     it(c.name, async () => {
-      const rt = await gpu();
+      const rt = await family.rt();
       const dims = (c.x.length - 2) as 2 | 3;
       const cin = c.x[c.x.length - 1]!;
       const wShape = [...Array(dims).fill(c.k), cin, c.cout];
@@ -78,7 +99,7 @@ describe('conv kernels match float64 direct convolution', () => {
   });
 });
 
-describe('conv matches TensorFlow.js (cpu backend) as an independent oracle', () => {
+describe.each(FAMILIES.slice(0, 2))('conv matches TensorFlow.js (cpu backend) as an independent oracle: $name', (family) => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
   });
@@ -93,7 +114,7 @@ describe('conv matches TensorFlow.js (cpu backend) as an independent oracle', ()
   ORACLE.forEach((c, ci) => {
     const dims = c.x.length - 2;
     it(`conv${dims}d x ${JSON.stringify(c.x)} k${c.k} -> ${c.cout}: forward and tf.grads gradients`, async () => {
-      const rt = await gpu();
+      const rt = await family.rt();
       const cin = c.x[c.x.length - 1]!;
       const wShape = [...Array(dims).fill(c.k), cin, c.cout];
       const yShape = [...c.x.slice(0, -1), c.cout];
@@ -128,9 +149,9 @@ describe('conv matches TensorFlow.js (cpu backend) as an independent oracle', ()
   });
 });
 
-describe('conv autograd wrappers match finite differences', () => {
+describe.each(FAMILIES.slice(0, 2))('conv autograd wrappers match finite differences: $name', (family) => {
   it('conv2d with bias, k3', async () => {
-    const rt = await gpu();
+    const rt = await family.rt();
     const res = await gradCheck(rt, ([x, w, b]) => conv2d(x!, w!, b!), [
       { data: randomArray(1 * 4 * 5 * 2, 91), shape: [1, 4, 5, 2] },
       { data: randomArray(3 * 3 * 2 * 3, 92), shape: [3, 3, 2, 3] },
@@ -141,7 +162,7 @@ describe('conv autograd wrappers match finite differences', () => {
   });
 
   it('conv3d without bias, k3, batch 2', async () => {
-    const rt = await gpu();
+    const rt = await family.rt();
     const res = await gradCheck(rt, ([x, w]) => conv3d(x!, w!), [
       { data: randomArray(2 * 3 * 3 * 4 * 2, 94), shape: [2, 3, 3, 4, 2] },
       { data: randomArray(3 * 3 * 3 * 2 * 3, 95), shape: [3, 3, 3, 2, 3] },

@@ -77,7 +77,8 @@ export async function profileCall(rt: Runtime, run: () => Promise<unknown>, tria
     const [x, y, z] = rt.grid(s.workgroups, s.label);
     kernels.push({
       label: s.label,
-      workgroupSize: workgroupSize(s.source),
+      // A program's source is a builder (run again here: profiling only).
+      workgroupSize: workgroupSize(typeof s.source === 'string' ? s.source : s.source()),
       workgroups: x * y * z,
       seconds: median(per),
       boundBytes: s.buffers.reduce((b, buf) => b + buf.size, 0),

@@ -34,6 +34,8 @@ export interface AcquiredDevice {
   adapter: GPUAdapter;
   device: GPUDevice;
   description: AdapterDescription;
+  /** CPU threads of the host (what a software adapter runs on). */
+  hostThreads: number;
 }
 
 const WANTED_LIMITS = [
@@ -59,7 +61,10 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   const robustness = platform === 'browser' ? true : opts.robustness ?? false;
   let adapter: GPUAdapter | undefined;
   let swift = false;
+  let hostThreads = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
   if (platform === 'node') {
+    const os = await import('node:os');
+    hostThreads = os.availableParallelism?.() ?? os.cpus().length;
     const { requestNodeAdapter } = await import('./node-gpu.js');
     const got = await requestNodeAdapter({
       enableToggles: robustness ? [] : ['disable_robustness'],
@@ -100,5 +105,5 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     platform,
     robustness,
   };
-  return { adapter, device, description };
+  return { adapter, device, description, hostThreads };
 }

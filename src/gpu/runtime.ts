@@ -1,19 +1,32 @@
 /**
- * The GPU runtime: one device, a buffer pool, a pipeline cache keyed by shader
- * source, and one command encoder that collects every dispatch until somebody
+ * The GPU runtime: one device, a buffer pool, a pipeline cache keyed by a
+ * program's short key (see program.ts), and one command encoder that collects every dispatch until somebody
  * reads a result back. Reading back is the explicit, expensive exception.
  */
 import { acquireDevice, type AcquireOptions, type AdapterDescription } from './acquire.js';
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { CacnetError, DeviceLostError, GpuLimitError } from '../base/errors.js';
+import { familyFromEnv, readProfile, type DeviceProfile, type KernelFamily } from './profile.js';
+
+export interface RuntimeOptions extends AcquireOptions {
+  /** Force a kernel family (tests, rehearsals); default: CACNET_KERNELS, else chosen by the adapter. */
+  kernels?: KernelFamily;
+  /** Plan as if the device had this many compute units (rehearsing a big GPU's plans on a small adapter). */
+  computeUnits?: number;
+}
 
 export interface DispatchSpec {
   /** Names the op in error messages and GPU debug labels. */
   label: string;
-  /** Complete WGSL; the pipeline cache is keyed by it. Entry point: `main`. */
-  source: string;
+  /**
+   * Pipeline-cache key: a program's short key (op, family, tile, vector
+   * width...). Without one, a literal `source` is its own key (probes).
+   */
+  key?: string;
+  /** The WGSL (entry point `main`), or its builder: called only when the key is not cached yet. */
+  source: string | (() => string);
   /** Storage buffers bound at @binding(0..n-1) of @group(0), in order. */
-  buffers: GPUBuffer[];
+  buffers: readonly GPUBuffer[];
   /** Optional uniform block bound at @binding(n), right after the buffers. */
   uniforms?: ArrayBuffer | ArrayBufferView;
   /**
@@ -29,6 +42,8 @@ export interface RuntimeCounters {
   submits: number;
   readbacks: number;
   pipelines: number;
+  /** WGSL sources built (one per pipeline-cache key). */
+  sourceBuilds: number;
 }
 
 export interface MemoryStats extends PoolStats {
@@ -39,7 +54,7 @@ export interface MemoryStats extends PoolStats {
 export class Runtime {
   readonly limits: GPUSupportedLimits;
   readonly features: ReadonlySet<string>;
-  readonly counters: RuntimeCounters = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0 };
+  readonly counters: RuntimeCounters = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0, sourceBuilds: 0 };
   /** Tensors alive right now; maintained by Tensor. */
   liveTensors = 0;
 
@@ -58,6 +73,8 @@ export class Runtime {
     readonly device: GPUDevice,
     readonly adapter: GPUAdapter,
     readonly description: AdapterDescription,
+    /** What the kernel planners plan for: read once from the adapter. */
+    readonly profile: DeviceProfile,
   ) {
     this.limits = device.limits;
     this.features = new Set([...device.features] as string[]);
@@ -74,9 +91,12 @@ export class Runtime {
     });
   }
 
-  static async create(opts: AcquireOptions = {}): Promise<Runtime> {
-    const { adapter, device, description } = await acquireDevice(opts);
-    return new Runtime(device, adapter, description);
+  static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const forced = opts.kernels ?? familyFromEnv();
+    const { adapter, device, description, hostThreads } = await acquireDevice(opts);
+    const profile = readProfile(device, description, adapter.info ?? {}, hostThreads, forced);
+    if (opts.computeUnits !== undefined) profile.computeUnits = opts.computeUnits;
+    return new Runtime(device, adapter, description, profile);
   }
 
   get maxStorageBinding(): number {
@@ -154,23 +174,32 @@ export class Runtime {
 
   // ---- dispatch -----------------------------------------------------------
 
-  pipeline(label: string, source: string): GPUComputePipeline {
-    let p = this.pipelines.get(source);
+  /** The pipeline for `key`, compiling `source` (built only now) on a miss. */
+  pipeline(label: string, key: string, source: string | (() => string)): GPUComputePipeline {
+    let p = this.pipelines.get(key);
     if (p) return p;
+    let code: string;
+    if (typeof source === 'string') code = source;
+    else {
+      code = source();
+      this.counters.sourceBuilds++;
+    }
     this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code: source, label });
+    const module = this.device.createShaderModule({ code, label });
     p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
     this.device.popErrorScope().then((err) => {
-      if (err) this.pendingError ??= new CacnetError(`internal error: kernel '${label}' failed to compile: ${err.message}`);
+      if (err) this.pendingError ??= new CacnetError(`internal error: kernel '${label}' (${key.slice(0, 80)}) failed to compile: ${err.message}`);
     });
-    this.pipelines.set(source, p);
+    this.pipelines.set(key, p);
     this.counters.pipelines++;
     return p;
   }
 
   dispatch(spec: DispatchSpec): void {
     this.checkAlive();
-    const pipeline = this.pipeline(spec.label, spec.source);
+    const key = spec.key ?? (typeof spec.source === 'string' ? spec.source : null);
+    if (key === null) throw new CacnetError(`internal error: dispatch '${spec.label}' has a source builder but no key`);
+    const pipeline = this.pipeline(spec.label, key, spec.source);
     const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
     if (spec.uniforms) {
       const view = ArrayBuffer.isView(spec.uniforms)

@@ -1,6 +1,6 @@
 /**
- * Small shared pieces of WGSL and the host side of uniform blocks, so every
- * kernel file reads the same way.
+ * Small shared pieces of WGSL and of kernel planning (vector width, powers of
+ * two), so every kernel file reads the same way. Uniform blocks: program.ts.
  */
 
 /** Threads per workgroup for 1D (elementwise) kernels. */
@@ -21,32 +21,28 @@ ${body}
 }`;
 }
 
-/** Workgroups needed for `n` threads of a flat kernel. */
-export function groupsFor(n: number, workgroupSize = WG): number {
-  return Math.ceil(n / workgroupSize);
-}
-
-type Field = ['u32' | 'i32' | 'f32', number];
-
 /**
- * Packs a uniform block field by field (4 bytes each, padded to 16 bytes).
- * Fields must be declared in the same order in the WGSL struct, all scalars.
+ * Vector width for a kernel over `count` f32 values: 4 (vec4 loads and
+ * stores) when the count is a multiple of 4, or, for kernels that mask the
+ * lanes past the end, when every buffer they touch has room for the last
+ * whole vec4 (pool buffers are 256-byte multiples, so normally yes).
  */
-export function params(...fields: Field[]): ArrayBuffer {
-  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
-  const buf = new ArrayBuffer(bytes);
-  const view = new DataView(buf);
-  fields.forEach(([type, value], i) => {
-    if (type === 'f32') view.setFloat32(i * 4, value, true);
-    else if (type === 'i32') view.setInt32(i * 4, value, true);
-    else view.setUint32(i * 4, value, true);
-  });
-  return buf;
+export function vec4Width(count: number, maskedTailBuffers: readonly GPUBuffer[] = []): 1 | 4 {
+  if (count % 4 === 0) return 4;
+  const need = Math.ceil(count / 4) * 16;
+  return maskedTailBuffers.length > 0 && maskedTailBuffers.every((b) => b.size >= need) ? 4 : 1;
 }
 
-/** Shorthand for a block of u32 fields. */
-export function u32s(...values: number[]): ArrayBuffer {
-  return params(...values.map((v): Field => ['u32', v]));
+/** WGSL type of one unit of a vector width: f32 or vec4f (u32 or vec4u). */
+export function vecType(width: 1 | 4, scalar: 'f32' | 'u32' = 'f32'): string {
+  return width === 1 ? scalar : scalar === 'f32' ? 'vec4f' : 'vec4u';
+}
+
+/** The smallest power of two >= v (1 for v <= 1). */
+export function nextPow2(v: number): number {
+  let p = 1;
+  while (p < v) p *= 2;
+  return p;
 }
 
 /**

@@ -10,8 +10,9 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { vec4Width } from '../gpu/wgsl.js';
 import {
-  channelVec, checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,
+  checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,
   statsFromRunning, statsFromSums, type NormForward, type NormGeometry, type NormGradNeeds, type NormGrads,
 } from './norm-core.js';
 
@@ -26,7 +27,7 @@ export interface BatchNormRunning {
 }
 
 function geometry(x: Tensor, c: number): NormGeometry {
-  return { outer: 1, rows: x.size / c, c, cg: 1, vec: channelVec(c) };
+  return { outer: 1, rows: x.size / c, c, cg: 1, vec: vec4Width(c) };
 }
 
 function checkInputs(op: string, x: Tensor, gamma: Tensor, beta: Tensor, r: BatchNormRunning): number {

@@ -4,17 +4,24 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { WG, flatMain } from '../gpu/wgsl.js';
 
-const copySource = /* wgsl */ `
-struct P { rows: u32, count: u32, srcC: u32, srcOff: u32, dstC: u32, dstOff: u32 }
+const COPY_UNIFORMS = uniformBlock({ rows: 'u32', count: 'u32', srcC: 'u32', srcOff: 'u32', dstC: 'u32', dstOff: 'u32' });
+const COPY = program({
+  op: 'copyChannels',
+  uniforms: COPY_UNIFORMS,
+  key: () => '',
+  source: () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
 @group(0) @binding(1) var<storage, read_write> D: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+${COPY_UNIFORMS.declare(2)}
 ${flatMain(`  if (i >= p.rows * p.count) { return; }
   let row = i / p.count;
   let c = i % p.count;
-  D[row * p.dstC + p.dstOff + c] = S[row * p.srcC + p.srcOff + c];`)}`;
+  D[row * p.dstC + p.dstOff + c] = S[row * p.srcC + p.srcOff + c];`)}`,
+  workgroupSize: WG,
+});
 
 /** Copies `count` channels per row from src (at srcOff) into dst (at dstOff). */
 export function copyChannels(src: Tensor, srcOff: number, dst: Tensor, dstOff: number, count: number): void {
@@ -22,13 +29,7 @@ export function copyChannels(src: Tensor, srcOff: number, dst: Tensor, dstOff: n
   const dstC = dst.shape[dst.rank - 1]!;
   const rows = src.size / srcC;
   if (dst.size / dstC !== rows) throw new ShapeError(`copyChannels: ${fmtShape(src.shape)} and ${fmtShape(dst.shape)} differ outside the channel axis`);
-  src.rt.dispatch({
-    label: 'copyChannels',
-    source: copySource,
-    buffers: [src.buffer, dst.buffer],
-    uniforms: u32s(rows, count, srcC, srcOff, dstC, dstOff),
-    workgroups: groupsFor(rows * count),
-  });
+  COPY.run(src.rt, undefined, { buffers: [src.buffer, dst.buffer], uniforms: { rows, count, srcC, srcOff, dstC, dstOff }, threads: rows * count });
 }
 
 /** Concatenates along the last (channel) axis. */

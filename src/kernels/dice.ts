@@ -16,8 +16,9 @@
  */
 import { DtypeError, InputError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
-import { ROW_WG, rowLayout, rowUnitWgsl, softmaxRowWgsl, type RowLayout } from './softmax.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { flatMain } from '../gpu/wgsl.js';
+import { ROW_UNIFORMS, ROW_WG, rowLayout, rowUnitWgsl, softmaxRowWgsl, type RowLayout } from './softmax.js';
 
 /** Most classes the fused kernels accept (each thread holds 3·C running sums). */
 export const MAX_DICE_CLASSES = 64;
@@ -31,6 +32,10 @@ const FINISH_WG = 256;
 const WG_MEMORY_BYTES = 16384;
 
 type Truth = 'labels' | 'onehot';
+
+const PARTIAL_UNIFORMS = uniformBlock({ rows: 'u32', groups: 'u32' });
+/** Class weights for every class count up to MAX_DICE_CLASSES (the kernel reads the first C). */
+const FINISH_UNIFORMS = uniformBlock({ groups: 'u32', smoothing: 'f32', w: ['f32', MAX_DICE_CLASSES] });
 
 /** WGSL for the one-hot unit k of this voxel's ground truth. */
 function truthWgsl(l: RowLayout, truth: Truth): string {
@@ -51,11 +56,10 @@ function partialSource(l: RowLayout, truth: Truth): string {
   return /* wgsl */ `${rowUnitWgsl(l)}
 const Q = ${q}u;
 const B = ${block}u;
-struct P { rows: u32, groups: u32 }
 @group(0) @binding(0) var<storage, read> Z: array<U>;
 @group(0) @binding(1) var<storage, read> T: ${truthBinding(truth)};
 @group(0) @binding(2) var<storage, read_write> Part: array<U>;
-@group(0) @binding(3) var<uniform> p: P;
+${PARTIAL_UNIFORMS.declare(3)}
 var<workgroup> sh: array<U, ${WG * block}>;
 ${truthWgsl(l, truth)}
 
@@ -102,12 +106,11 @@ function finishSource(c: number): string {
   return /* wgsl */ `
 const C = ${c}u;
 const Q = ${3 * c}u;
-struct P { groups: u32, smoothing: f32, pad0: u32, pad1: u32, w: array<vec4f, ${Math.ceil(c / 4)}> }
 @group(0) @binding(0) var<storage, read> Part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Loss: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Dice: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Coef: array<f32>;
-@group(0) @binding(4) var<uniform> p: P;
+${FINISH_UNIFORMS.declare(4)}
 var<workgroup> red: array<f32, ${FINISH_WG}>;
 var<workgroup> total: array<f32, Q>;
 
@@ -150,13 +153,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 
 function backwardSource(l: RowLayout, truth: Truth): string {
   return /* wgsl */ `${rowUnitWgsl(l)}
-struct P { rows: u32 }
 @group(0) @binding(0) var<storage, read> Z: array<U>;
 @group(0) @binding(1) var<storage, read> T: ${truthBinding(truth)};
 @group(0) @binding(2) var<storage, read> Coef: array<U>;
 @group(0) @binding(3) var<storage, read> GL: array<f32>;
 @group(0) @binding(4) var<storage, read_write> DZ: array<U>;
-@group(0) @binding(5) var<uniform> p: P;
+${ROW_UNIFORMS.declare(5)}
 ${truthWgsl(l, truth)}
 ${flatMain(`  if (i >= p.rows) { return; }
 ${softmaxRowWgsl('Z', 'i * K')}
@@ -171,6 +173,29 @@ ${softmaxRowWgsl('Z', 'i * K')}
   // Softmax Jacobian: dL/dz_c = P_c (g_c − Σ_k P_k g_k).
   for (var k = 0u; k < K; k++) { DZ[i * K + k] = r[k] * (gp[k] - d); }`, ROW_WG)}`;
 }
+
+interface Variant {
+  c: number;
+  truth: Truth;
+}
+const variantKey = (v: Variant) => `c${v.c}|${v.truth}`;
+
+const PARTIAL = program({
+  op: 'softmaxDiceLoss partial sums',
+  uniforms: PARTIAL_UNIFORMS,
+  key: variantKey,
+  source: (v: Variant) => partialSource(rowLayout(v.c), v.truth),
+});
+
+const FINISH = program({ op: 'softmaxDiceLoss finish', uniforms: FINISH_UNIFORMS, key: (c: number) => `c${c}`, source: finishSource });
+
+const BACKWARD = program({
+  op: 'softmaxDiceLoss backward',
+  uniforms: ROW_UNIFORMS,
+  key: variantKey,
+  source: (v: Variant) => backwardSource(rowLayout(v.c), v.truth),
+  workgroupSize: ROW_WG,
+});
 
 export interface DiceKernelOptions {
   /** Added to numerator and denominator of every class's Dice (eq. 3's smooth). */
@@ -229,30 +254,16 @@ export function softmaxDiceForward(logits: Tensor, truth: Tensor, opts: DiceKern
     throw new InputError(`${op}: expected ${c} finite class weights, got [${opts.weights.join(', ')}]`);
   }
   const rt = logits.rt;
-  const l = rowLayout(c);
   const groups = Math.ceil(rows / (WG * ROWS_PER_THREAD));
   const part = Tensor.empty(rt, [Math.max(groups, 1), 3 * c], 'f32', `${op} partial sums`);
-  rt.dispatch({
-    label: `${op} partial sums`,
-    source: partialSource(l, kind),
-    buffers: [logits.buffer, truth.buffer, part.buffer],
-    uniforms: u32s(rows, groups),
-    workgroups: groups,
-  });
+  PARTIAL.run(rt, { c, truth: kind }, { buffers: [logits.buffer, truth.buffer, part.buffer], uniforms: { rows, groups }, workgroups: groups });
 
   const loss = Tensor.empty(rt, [1], 'f32', op);
   const dice = Tensor.empty(rt, [c], 'f32', `${op} per-class dice`);
   const coef = Tensor.empty(rt, [2, c], 'f32', `${op} coefficients`);
-  const uni = new ArrayBuffer(16 + 16 * Math.ceil(c / 4));
-  const view = new DataView(uni);
-  view.setUint32(0, groups, true);
-  view.setFloat32(4, opts.smooth, true);
-  opts.weights.forEach((w, i) => view.setFloat32(16 + 4 * i, w, true));
-  rt.dispatch({
-    label: `${op} finish`,
-    source: finishSource(c),
+  FINISH.run(rt, c, {
     buffers: [part.buffer, loss.buffer, dice.buffer, coef.buffer],
-    uniforms: uni,
+    uniforms: { groups, smoothing: opts.smooth, w: opts.weights },
     workgroups: 1,
   });
   part.dispose(); // safe before submit: the pool only reuses it in encoder order
@@ -269,12 +280,10 @@ export function softmaxDiceBackward(logits: Tensor, truth: Tensor, coef: Tensor,
   if (gradLoss.size !== 1) throw new ShapeError(`${op}: the loss gradient must have one element, got ${fmtShape(gradLoss.shape)}`);
   gradLoss.expectDtype('f32', op);
   const dz = Tensor.empty(logits.rt, logits.shape, 'f32', op);
-  logits.rt.dispatch({
-    label: op,
-    source: backwardSource(rowLayout(c), kind),
+  BACKWARD.run(logits.rt, { c, truth: kind }, {
     buffers: [logits.buffer, truth.buffer, coef.buffer, gradLoss.buffer, dz.buffer],
-    uniforms: u32s(rows),
-    workgroups: groupsFor(rows, ROW_WG),
+    uniforms: { rows },
+    threads: rows,
   });
   return dz;
 }

@@ -10,7 +10,8 @@
  */
 import { InputError } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { groupsFor, params } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { vec4Width } from '../gpu/wgsl.js';
 
 /** Threads per workgroup; each thread handles one vec4 (or one scalar). */
 const WG = 256;
@@ -25,13 +26,14 @@ export function keepScale(p: number): number {
   return Math.fround(1 / (1 - p));
 }
 
+const UNIFORMS = uniformBlock({ n: 'u32', seed: 'u32', threshold: 'u32', scale: 'f32' });
+
 export function dropoutSource(width: 1 | 4): string {
   const vec = width === 4;
   return /* wgsl */ `
-struct P { n: u32, seed: u32, threshold: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> X: array<${vec ? 'vec4f' : 'f32'}>;
 @group(0) @binding(1) var<storage, read_write> Y: array<${vec ? 'vec4f' : 'f32'}>;
-@group(0) @binding(2) var<uniform> p: P;
+${UNIFORMS.declare(2)}
 
 fn pcg(v: u32) -> u32 {
   let s = v * 747796405u + 2891336453u;
@@ -62,11 +64,13 @@ ${
 }`;
 }
 
-/** Whether every buffer has room for whole vec4s up to n (the pool rounds sizes up, so normally yes). */
-export function quadsFit(n: number, ...buffers: GPUBuffer[]): boolean {
-  const need = Math.ceil(n / 4) * 16;
-  return buffers.every((b) => b.size >= need);
-}
+const DROPOUT = program({
+  op: 'dropout',
+  uniforms: UNIFORMS,
+  key: (width: 1 | 4) => `v${width}`,
+  source: dropoutSource,
+  workgroupSize: WG,
+});
 
 export interface DropoutKernelOptions {
   /** Force the scalar kernel (tests); default: vec4 whenever the buffers allow. */
@@ -83,13 +87,11 @@ export function dropoutMask(x: Tensor, p: number, seed: number, opts: DropoutKer
   x.expectDtype('f32', op);
   checkDropoutArgs(p, seed);
   const y = Tensor.empty(x.rt, x.shape, 'f32', op);
-  const width = !opts.scalar && quadsFit(x.size, x.buffer, y.buffer) ? 4 : 1;
-  x.rt.dispatch({
-    label: op,
-    source: dropoutSource(width),
+  const width = opts.scalar ? 1 : vec4Width(x.size, [x.buffer, y.buffer]);
+  DROPOUT.run(x.rt, width, {
     buffers: [x.buffer, y.buffer],
-    uniforms: params(['u32', x.size], ['u32', seed], ['u32', dropThreshold(p)], ['f32', keepScale(p)]),
-    workgroups: groupsFor(Math.ceil(x.size / width), WG),
+    uniforms: { n: x.size, seed, threshold: dropThreshold(p), scale: keepScale(p) },
+    threads: Math.ceil(x.size / width),
   });
   return y;
 }

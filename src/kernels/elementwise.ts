@@ -6,33 +6,32 @@
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
 import type { Runtime } from '../gpu/runtime.js';
-import { flatMain, groupsFor, params, u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { WG, flatMain } from '../gpu/wgsl.js';
 
 /** Highest rank the broadcasting kernel handles. */
 export const MAX_RANK = 6;
 
+const UNARY_UNIFORMS = uniformBlock({ n: 'u32', alpha: 'f32', beta: 'f32' });
+
 /** A unary map `y = f(x)`; `expr` uses `x` (f32) and the uniform `p.alpha`/`p.beta`. */
 export function unarySource(expr: string): string {
   return /* wgsl */ `
-struct P { n: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+${UNARY_UNIFORMS.declare(2)}
 ${flatMain(`  if (i >= p.n) { return; }
   let x = X[i];
   Y[i] = ${expr};`)}`;
 }
 
+// Elementwise programs are keyed by their WGSL expression (a few dozen characters).
+const UNARY = program({ op: 'unary', uniforms: UNARY_UNIFORMS, key: (expr: string) => expr, source: unarySource, workgroupSize: WG });
+
 export function unary(label: string, x: Tensor, expr: string, alpha = 0, beta = 0): Tensor {
   x.expectDtype('f32', label);
   const y = Tensor.empty(x.rt, x.shape, 'f32', label);
-  x.rt.dispatch({
-    label,
-    source: unarySource(expr),
-    buffers: [x.buffer, y.buffer],
-    uniforms: params(['u32', x.size], ['f32', alpha], ['f32', beta]),
-    workgroups: groupsFor(x.size),
-  });
+  UNARY.run(x.rt, expr, { label, buffers: [x.buffer, y.buffer], uniforms: { n: x.size, alpha, beta }, threads: x.size });
   return y;
 }
 
@@ -63,26 +62,29 @@ function broadcastStrides(shape: Shape, out: Shape): number[] {
   return strides;
 }
 
+const COUNT_UNIFORMS = uniformBlock({ n: 'u32' });
+
 function binarySameShapeSource(expr: string): string {
   return /* wgsl */ `
-struct P { n: u32 }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+${COUNT_UNIFORMS.declare(3)}
 ${flatMain(`  if (i >= p.n) { return; }
   let a = A[i];
   let b = B[i];
   Y[i] = ${expr};`)}`;
 }
 
+// Output dims and the strides of a and b (0 where broadcast), rank MAX_RANK.
+const BROADCAST_UNIFORMS = uniformBlock({ n: 'u32', dims: ['u32', MAX_RANK], sa: ['u32', MAX_RANK], sb: ['u32', MAX_RANK] });
+
 function binaryBroadcastSource(expr: string): string {
   return /* wgsl */ `
-struct P { n: u32, dims: array<vec4u, 2>, sa: array<vec4u, 2>, sb: array<vec4u, 2> }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+${BROADCAST_UNIFORMS.declare(3)}
 fn at(v: array<vec4u, 2>, k: u32) -> u32 { return v[k / 4u][k % 4u]; }
 ${flatMain(`  if (i >= p.n) { return; }
   var rem = i;
@@ -100,6 +102,9 @@ ${flatMain(`  if (i >= p.n) { return; }
   Y[i] = ${expr};`)}`;
 }
 
+const BINARY = program({ op: 'binary', uniforms: COUNT_UNIFORMS, key: (expr: string) => expr, source: binarySameShapeSource, workgroupSize: WG });
+const BROADCAST = program({ op: 'broadcast', uniforms: BROADCAST_UNIFORMS, key: (expr: string) => expr, source: binaryBroadcastSource, workgroupSize: WG });
+
 /** A binary map with broadcasting; `expr` uses `a` and `b`. */
 export function binary(label: string, a: Tensor, b: Tensor, expr: string): Tensor {
   a.expectDtype('f32', label);
@@ -107,7 +112,7 @@ export function binary(label: string, a: Tensor, b: Tensor, expr: string): Tenso
   const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
   if (same) {
     const y = Tensor.empty(a.rt, a.shape, 'f32', label);
-    a.rt.dispatch({ label, source: binarySameShapeSource(expr), buffers: [a.buffer, b.buffer, y.buffer], uniforms: u32s(y.size), workgroups: groupsFor(y.size) });
+    BINARY.run(a.rt, expr, { label, buffers: [a.buffer, b.buffer, y.buffer], uniforms: { n: y.size }, threads: y.size });
     return y;
   }
   return broadcastMap(label, a, b, broadcastShape(label, a.shape, b.shape), expr);
@@ -128,29 +133,31 @@ function broadcastMap(label: string, a: Tensor, b: Tensor, outShape: number[], e
   const y = Tensor.empty(a.rt, outShape, 'f32', label);
   const dims = new Array<number>(MAX_RANK).fill(1);
   outShape.forEach((d, i) => (dims[MAX_RANK - outShape.length + i] = d));
-  // Layout: n, pad to 16 bytes, then three arrays of 2 x vec4u (8 slots, 6 used).
-  const pad = (v: number[]) => [...v, 0, 0];
-  const words = [y.size, 0, 0, 0, ...pad(dims), ...pad(broadcastStrides(a.shape, outShape)), ...pad(broadcastStrides(b.shape, outShape))];
-  a.rt.dispatch({
+  BROADCAST.run(a.rt, expr, {
     label,
-    source: binaryBroadcastSource(expr),
     buffers: [a.buffer, b.buffer, y.buffer],
-    uniforms: new Uint32Array(words),
-    workgroups: groupsFor(y.size),
+    uniforms: { n: y.size, dims, sa: broadcastStrides(a.shape, outShape), sb: broadcastStrides(b.shape, outShape) },
+    threads: y.size,
   });
   return y;
 }
 
-const fillSource = /* wgsl */ `
-struct P { n: u32, value: f32 }
+const FILL_UNIFORMS = uniformBlock({ n: 'u32', value: 'f32' });
+const FILL = program({
+  op: 'fill',
+  uniforms: FILL_UNIFORMS,
+  key: () => '',
+  source: () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(1) var<uniform> p: P;
+${FILL_UNIFORMS.declare(1)}
 ${flatMain(`  if (i >= p.n) { return; }
-  Y[i] = p.value;`)}`;
+  Y[i] = p.value;`)}`,
+  workgroupSize: WG,
+});
 
 /** Writes `value` into every element of `y` (in encoder order). */
 export function fillInPlace(y: Tensor, value: number): void {
-  y.rt.dispatch({ label: 'fill', source: fillSource, buffers: [y.buffer], uniforms: params(['u32', y.size], ['f32', value]), workgroups: groupsFor(y.size) });
+  FILL.run(y.rt, undefined, { buffers: [y.buffer], uniforms: { n: y.size, value }, threads: y.size });
 }
 
 export function full(rt: Runtime, shape: Shape, value: number): Tensor {
@@ -159,18 +166,24 @@ export function full(rt: Runtime, shape: Shape, value: number): Tensor {
   return y;
 }
 
-const accumulateSource = /* wgsl */ `
-struct P { n: u32, alpha: f32 }
+const ACCUMULATE_UNIFORMS = uniformBlock({ n: 'u32', alpha: 'f32' });
+const ACCUMULATE = program({
+  op: 'accumulate',
+  uniforms: ACCUMULATE_UNIFORMS,
+  key: () => '',
+  source: () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+${ACCUMULATE_UNIFORMS.declare(2)}
 ${flatMain(`  if (i >= p.n) { return; }
-  Y[i] = Y[i] + p.alpha * X[i];`)}`;
+  Y[i] = Y[i] + p.alpha * X[i];`)}`,
+  workgroupSize: WG,
+});
 
 /** y += alpha * x, in place (gradient accumulation, no new buffer). */
 export function accumulateInPlace(y: Tensor, x: Tensor, alpha = 1): void {
   if (x.size !== y.size) throw new ShapeError(`accumulate: ${fmtShape(x.shape)} into ${fmtShape(y.shape)}`);
-  y.rt.dispatch({ label: 'accumulate', source: accumulateSource, buffers: [x.buffer, y.buffer], uniforms: params(['u32', y.size], ['f32', alpha]), workgroups: groupsFor(y.size) });
+  ACCUMULATE.run(y.rt, undefined, { buffers: [x.buffer, y.buffer], uniforms: { n: y.size, alpha }, threads: y.size });
 }
 
 /** A copy of x into a fresh buffer (same shape). */

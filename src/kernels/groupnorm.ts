@@ -6,8 +6,9 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { vec4Width } from '../gpu/wgsl.js';
 import {
-  channelVec, checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,
+  checkChannelVector, checkEps, checkGradOutput, checkNormInput, momentSums, normBackward, normalise,
   statsFromSums, type NormForward, type NormGeometry, type NormGradNeeds, type NormGrads,
 } from './norm-core.js';
 
@@ -17,7 +18,7 @@ function geometry(op: string, x: Tensor, c: number, groups: number): NormGeometr
     throw new ShapeError(`${op}: ${c} channels of x ${fmtShape(x.shape)} do not split into ${groups} groups (C must be divisible by G)`);
   }
   const n = x.shape[0]!;
-  return { outer: n, rows: x.size / (n * c), c, cg: c / groups, vec: channelVec(c) };
+  return { outer: n, rows: x.size / (n * c), c, cg: c / groups, vec: vec4Width(c) };
 }
 
 /** Forward: y = (x − mean)/sqrt(var + eps)·γ + β per (sample, group); optional fused ReLU. */

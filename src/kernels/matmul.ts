@@ -5,21 +5,22 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
 
 const TILE = 64;
 const TK = 16;
+
+const UNIFORMS = uniformBlock({ M: 'u32', N: 'u32', K: 'u32' });
 
 export function matmulSource(transA: boolean, transB: boolean): string {
   // A is stored [M,K] (or [K,M] when transposed); B is [K,N] (or [N,K]).
   const readA = transA ? 'A[k * p.M + m]' : 'A[m * p.K + k]';
   const readB = transB ? 'B[n * p.K + k]' : 'B[k * p.N + n]';
   return /* wgsl */ `
-struct P { M: u32, N: u32, K: u32 }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+${UNIFORMS.declare(3)}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
 
@@ -64,6 +65,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
+const MATMUL = program({
+  op: 'matmul',
+  uniforms: UNIFORMS,
+  key: (t: { a: boolean; b: boolean }) => `${t.a ? 'Ta' : 'a'}${t.b ? 'Tb' : 'b'}`,
+  source: (t) => matmulSource(t.a, t.b),
+});
+
 /** C = op(A)·op(B) for 2D tensors. */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   a.expectDtype('f32', 'matmul');
@@ -75,11 +83,9 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''}`);
   }
   const c = Tensor.empty(a.rt, [M, N], 'f32', 'matmul');
-  a.rt.dispatch({
-    label: 'matmul',
-    source: matmulSource(transA, transB),
+  MATMUL.run(a.rt, { a: transA, b: transB }, {
     buffers: [a.buffer, b.buffer, c.buffer],
-    uniforms: u32s(M, N, Ka),
+    uniforms: { M, N, K: Ka },
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), 1],
   });
   return c;

@@ -20,7 +20,8 @@
  */
 import { DtypeError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { flatMain, groupsFor, params, u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { WG, flatMain, vecType } from '../gpu/wgsl.js';
 import { pairSums, sumOverSlices, type ReduceGeometry } from './norm-reduce.js';
 
 export type NormGeometry = ReduceGeometry;
@@ -88,14 +89,10 @@ export function checkGradOutput(op: string, dy: Tensor, x: Tensor): void {
   }
 }
 
-/** vec4 channel access when the channel count allows it. */
-export function channelVec(c: number): 1 | 4 {
-  return c % 4 === 0 ? 4 : 1;
-}
-
 // ---- forward ---------------------------------------------------------------
 
 const momentLoad = {
+  key: 'moments',
   decls: '@group(0) @binding(0) var<storage, read> X: array<V>;',
   body: `  let k = X[o * p.rows * p.cv + cv];
   let v = X[(o * p.rows + row) * p.cv + cv] - k;
@@ -107,9 +104,10 @@ export function momentSums(x: Tensor, g: NormGeometry): Tensor {
   return pairSums({ label: 'norm-moments', ...momentLoad, inputs: [x] }, g);
 }
 
+const STATS_UNIFORMS = uniformBlock({ n: 'u32', rows: 'u32', c: 'u32', cg: 'u32', eps: 'f32', momentum: 'f32' }, 'Q');
+
 function statsFromSumsSource(running: boolean): string {
   return /* wgsl */ `
-struct Q { n: u32, rows: u32, c: u32, cg: u32, eps: f32, momentum: f32 }
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> S: array<f32>;
 @group(0) @binding(2) var<storage, read> GAMMA: array<f32>;
@@ -117,7 +115,7 @@ struct Q { n: u32, rows: u32, c: u32, cg: u32, eps: f32, momentum: f32 }
 @group(0) @binding(4) var<storage, read_write> STATS: array<f32>;
 ${running ? `@group(0) @binding(5) var<storage, read_write> RM: array<f32>;
 @group(0) @binding(6) var<storage, read_write> RV: array<f32>;` : ''}
-@group(0) @binding(${running ? 7 : 5}) var<uniform> q: Q;
+${STATS_UNIFORMS.declare(running ? 7 : 5, 'q')}
 ${flatMain(`  if (i >= q.n) { return; }
   let c = i % q.c;
   let o = i / q.c;
@@ -153,6 +151,14 @@ ${running ? `  // PyTorch convention: the running variance takes the unbiased es
   RV[c] = (1.0 - q.momentum) * RV[c] + q.momentum * variance * count / (count - 1.0);` : ''}`)}`;
 }
 
+const STATS = program({
+  op: 'norm-stats',
+  uniforms: STATS_UNIFORMS,
+  key: (running: boolean) => (running ? 'running' : ''),
+  source: statsFromSumsSource,
+  workgroupSize: WG,
+});
+
 /**
  * Stats [outer, 4, C] from moment sums. With `running` (batch norm only:
  * outer = 1, cg = 1) also updates the running mean and variance in place.
@@ -161,24 +167,26 @@ export function statsFromSums(x: Tensor, sums: Tensor, gamma: Tensor, beta: Tens
   const stats = Tensor.empty(x.rt, [g.outer, 4, g.c], 'f32', 'norm-stats');
   const buffers = [x.buffer, sums.buffer, gamma.buffer, beta.buffer, stats.buffer];
   if (running) buffers.push(running.mean.buffer, running.variance.buffer);
-  x.rt.dispatch({
-    label: 'norm-stats',
-    source: statsFromSumsSource(running !== undefined),
+  STATS.run(x.rt, running !== undefined, {
     buffers,
-    uniforms: params(['u32', g.outer * g.c], ['u32', g.rows], ['u32', g.c], ['u32', g.cg], ['f32', eps], ['f32', running?.momentum ?? 0]),
-    workgroups: groupsFor(g.outer * g.c),
+    uniforms: { n: g.outer * g.c, rows: g.rows, c: g.c, cg: g.cg, eps, momentum: running?.momentum ?? 0 },
+    threads: g.outer * g.c,
   });
   return stats;
 }
 
-const statsFromRunningSource = /* wgsl */ `
-struct Q { c: u32, eps: f32 }
+const RUNNING_UNIFORMS = uniformBlock({ c: 'u32', eps: 'f32' }, 'Q');
+const STATS_FROM_RUNNING = program({
+  op: 'norm-stats-running',
+  uniforms: RUNNING_UNIFORMS,
+  key: () => '',
+  source: () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> GAMMA: array<f32>;
 @group(0) @binding(1) var<storage, read> BETA: array<f32>;
 @group(0) @binding(2) var<storage, read> RM: array<f32>;
 @group(0) @binding(3) var<storage, read> RV: array<f32>;
 @group(0) @binding(4) var<storage, read_write> STATS: array<f32>;
-@group(0) @binding(5) var<uniform> q: Q;
+${RUNNING_UNIFORMS.declare(5, 'q')}
 ${flatMain(`  if (i >= q.c) { return; }
   let mean = RM[i];
   let invstd = 1.0 / sqrt(RV[i] + q.eps);
@@ -186,34 +194,32 @@ ${flatMain(`  if (i >= q.c) { return; }
   STATS[i] = mean;
   STATS[i + q.c] = invstd;
   STATS[i + 2u * q.c] = scale;
-  STATS[i + 3u * q.c] = BETA[i] - mean * scale;`)}`;
+  STATS[i + 3u * q.c] = BETA[i] - mean * scale;`)}`,
+  workgroupSize: WG,
+});
 
 /** Stats [1, 4, C] from running mean and variance (batch norm in eval mode). */
 export function statsFromRunning(gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor {
   const c = gamma.size;
   const stats = Tensor.empty(gamma.rt, [1, 4, c], 'f32', 'norm-stats');
-  gamma.rt.dispatch({
-    label: 'norm-stats-running',
-    source: statsFromRunningSource,
+  STATS_FROM_RUNNING.run(gamma.rt, undefined, {
     buffers: [gamma.buffer, beta.buffer, mean.buffer, variance.buffer, stats.buffer],
-    uniforms: params(['u32', c], ['f32', eps]),
-    workgroups: groupsFor(c),
+    uniforms: { c, eps },
+    threads: c,
   });
   return stats;
 }
 
 /** Uniforms of the elementwise passes: vectors in all, vectors per slice, channel vectors per row. */
-const ELEMENTWISE_UNIFORMS = 'struct E { n: u32, sliceVecs: u32, cv: u32 }';
+const ELEMENTWISE_UNIFORMS = uniformBlock({ n: 'u32', sliceVecs: 'u32', cv: 'u32' }, 'E');
 
 function normaliseSource(vec: 1 | 4, relu: boolean): string {
-  const V = vec === 4 ? 'vec4f' : 'f32';
   return /* wgsl */ `
-alias V = ${V};
-${ELEMENTWISE_UNIFORMS}
+alias V = ${vecType(vec)};
 @group(0) @binding(0) var<storage, read> X: array<V>;
 @group(0) @binding(1) var<storage, read> STATS: array<V>;
 @group(0) @binding(2) var<storage, read_write> Y: array<V>;
-@group(0) @binding(3) var<uniform> e: E;
+${ELEMENTWISE_UNIFORMS.declare(3, 'e')}
 ${flatMain(`  if (i >= e.n) { return; }
   let cv = i % e.cv;
   let s = (i / e.sliceVecs) * 4u * e.cv + cv;
@@ -221,21 +227,27 @@ ${flatMain(`  if (i >= e.n) { return; }
   Y[i] = ${relu ? 'max(y, V(0.0))' : 'y'};`)}`;
 }
 
-function elementwiseUniforms(g: NormGeometry): ArrayBuffer {
+function elementwiseValues(g: NormGeometry) {
   const cv = g.c / g.vec;
-  return u32s(g.outer * g.rows * cv, g.rows * cv, cv);
+  return { n: g.outer * g.rows * cv, sliceVecs: g.rows * cv, cv };
 }
+
+const NORMALISE = program({
+  op: 'norm-apply',
+  uniforms: ELEMENTWISE_UNIFORMS,
+  key: (v: { vec: 1 | 4; relu: boolean }) => `v${v.vec}${v.relu ? '|relu' : ''}`,
+  source: (v) => normaliseSource(v.vec, v.relu),
+  workgroupSize: WG,
+});
 
 /** y = x·scale + shift per (slice, channel), optionally followed by ReLU. */
 export function normalise(x: Tensor, stats: Tensor, g: NormGeometry, relu: boolean): Tensor {
   const y = Tensor.empty(x.rt, x.shape, 'f32', 'norm');
-  const vectors = x.size / g.vec;
-  x.rt.dispatch({
+  NORMALISE.run(x.rt, { vec: g.vec, relu }, {
     label: relu ? 'norm-apply-relu' : 'norm-apply',
-    source: normaliseSource(g.vec, relu),
     buffers: [x.buffer, stats.buffer, y.buffer],
-    uniforms: elementwiseUniforms(g),
-    workgroups: groupsFor(vectors),
+    uniforms: elementwiseValues(g),
+    threads: x.size / g.vec,
   });
   return y;
 }
@@ -249,6 +261,7 @@ function reluMask(relu: boolean, st: string, cv: string): string {
 
 function backwardLoad(relu: boolean) {
   return {
+    key: relu ? 'backward-relu' : 'backward',
     decls: `@group(0) @binding(0) var<storage, read> X: array<V>;
 @group(0) @binding(1) var<storage, read> DY: array<V>;
 @group(0) @binding(2) var<storage, read> STATS: array<V>;`,
@@ -267,12 +280,16 @@ export function backwardSums(dy: Tensor, x: Tensor, stats: Tensor, g: NormGeomet
   return pairSums({ label: 'norm-backward-sums', ...backwardLoad(relu), inputs: [x, dy, stats] }, g);
 }
 
-const coefficientsSource = /* wgsl */ `
-struct Q { n: u32, c: u32, cg: u32, count: f32 }
+const COEFFICIENT_UNIFORMS = uniformBlock({ n: 'u32', c: 'u32', cg: 'u32', count: 'f32' }, 'Q');
+const COEFFICIENTS = program({
+  op: 'norm-coefficients',
+  uniforms: COEFFICIENT_UNIFORMS,
+  key: () => '',
+  source: () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> S: array<f32>;
 @group(0) @binding(1) var<storage, read> GAMMA: array<f32>;
 @group(0) @binding(2) var<storage, read_write> COEF: array<f32>;
-@group(0) @binding(3) var<uniform> q: Q;
+${COEFFICIENT_UNIFORMS.declare(3, 'q')}
 ${flatMain(`  if (i >= q.n) { return; }
   let c = i % q.c;
   let o = i / q.c;
@@ -286,10 +303,11 @@ ${flatMain(`  if (i >= q.n) { return; }
     b += GAMMA[j] * S[base + q.c + j];
   }
   COEF[base + c] = a / q.count;
-  COEF[base + q.c + c] = b / q.count;`)}`;
+  COEF[base + q.c + c] = b / q.count;`)}`,
+  workgroupSize: WG,
+});
 
 function inputGradientSource(vec: 1 | 4, relu: boolean, batchStats: boolean): string {
-  const V = vec === 4 ? 'vec4f' : 'f32';
   // With fixed (running) statistics dx = dy·scale; with batch statistics the
   // mean and variance depend on x too, which the group coefficients carry.
   const decls = batchStats
@@ -299,12 +317,12 @@ function inputGradientSource(vec: 1 | 4, relu: boolean, batchStats: boolean): st
 @group(0) @binding(3) var<storage, read> GAMMA: array<V>;
 @group(0) @binding(4) var<storage, read> COEF: array<V>;
 @group(0) @binding(5) var<storage, read_write> DX: array<V>;
-@group(0) @binding(6) var<uniform> e: E;`
+${ELEMENTWISE_UNIFORMS.declare(6, 'e')}`
     : `@group(0) @binding(0) var<storage, read> DY: array<V>;
 @group(0) @binding(1) var<storage, read> STATS: array<V>;
 @group(0) @binding(2) var<storage, read_write> DX: array<V>;
 ${relu ? '@group(0) @binding(3) var<storage, read> X: array<V>;' : ''}
-@group(0) @binding(${relu ? 4 : 3}) var<uniform> e: E;`;
+${ELEMENTWISE_UNIFORMS.declare(relu ? 4 : 3, 'e')}`;
   const body = batchStats
     ? `  let k = (i / e.sliceVecs) * 2u * e.cv + cv;
   let invstd = STATS[st + e.cv];
@@ -312,8 +330,7 @@ ${relu ? '@group(0) @binding(3) var<storage, read> X: array<V>;' : ''}
   DX[i] = invstd * (GAMMA[cv] * d - COEF[k] - xh * COEF[k + e.cv]);`
     : `  DX[i] = d * STATS[st + 2u * e.cv];`;
   return /* wgsl */ `
-alias V = ${V};
-${ELEMENTWISE_UNIFORMS}
+alias V = ${vecType(vec)};
 ${decls}
 ${flatMain(`  if (i >= e.n) { return; }
   let cv = i % e.cv;
@@ -323,6 +340,14 @@ ${batchStats || relu ? '  let x = X[i];' : ''}
 ${reluMask(relu, 'st', 'e.cv')}
 ${body}`)}`;
 }
+
+const INPUT_GRADIENT = program({
+  op: 'norm-dx',
+  uniforms: ELEMENTWISE_UNIFORMS,
+  key: (v: { vec: 1 | 4; relu: boolean; batchStats: boolean }) => `v${v.vec}${v.relu ? '|relu' : ''}${v.batchStats ? '|batch' : ''}`,
+  source: (v) => inputGradientSource(v.vec, v.relu, v.batchStats),
+  workgroupSize: WG,
+});
 
 /**
  * dL/dx. `sums` (from backwardSums) is needed when the statistics were batch
@@ -335,24 +360,16 @@ export function inputGradient(dy: Tensor, x: Tensor, gamma: Tensor, stats: Tenso
   let coef: Tensor | null = null;
   if (sums) {
     coef = Tensor.empty(rt, [g.outer, 2, g.c], 'f32', 'norm-coefficients');
-    rt.dispatch({
-      label: 'norm-coefficients',
-      source: coefficientsSource,
+    COEFFICIENTS.run(rt, undefined, {
       buffers: [sums.buffer, gamma.buffer, coef.buffer],
-      uniforms: params(['u32', g.outer * g.c], ['u32', g.c], ['u32', g.cg], ['f32', g.rows * g.cg]),
-      workgroups: groupsFor(g.outer * g.c),
+      uniforms: { n: g.outer * g.c, c: g.c, cg: g.cg, count: g.rows * g.cg },
+      threads: g.outer * g.c,
     });
     buffers = [x.buffer, dy.buffer, stats.buffer, gamma.buffer, coef.buffer, dx.buffer];
   } else {
     buffers = [dy.buffer, stats.buffer, dx.buffer, ...(relu ? [x.buffer] : [])];
   }
-  rt.dispatch({
-    label: 'norm-dx',
-    source: inputGradientSource(g.vec, relu, sums !== null),
-    buffers,
-    uniforms: elementwiseUniforms(g),
-    workgroups: groupsFor(x.size / g.vec),
-  });
+  INPUT_GRADIENT.run(rt, { vec: g.vec, relu, batchStats: sums !== null }, { buffers, uniforms: elementwiseValues(g), threads: x.size / g.vec });
   coef?.dispose();
   return dx;
 }

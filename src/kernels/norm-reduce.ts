@@ -12,7 +12,8 @@
  */
 import { CacnetError, ShapeError } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { nextPow2 } from '../gpu/wgsl.js';
 
 /** Threads per reduction workgroup: 64 with long register runs beats 256 with a deep tree on SwiftShader (barriers are costly there), 25x on the CAC-Net step, and stays fine on GPUs. */
 const THREADS = 64;
@@ -38,6 +39,8 @@ export interface ReduceGeometry {
 /** A caller's per-element quantities: bindings, helpers and the load body. */
 export interface PairLoad {
   label: string;
+  /** Names the load in pipeline-cache keys: one per distinct decls/body. */
+  key: string;
   /**
    * WGSL declarations of the input bindings @binding(0..inputs.length-1) plus
    * any helpers. `V` is f32 or vec4f to match `vec`; `p` is the uniform block
@@ -49,14 +52,8 @@ export interface PairLoad {
   inputs: readonly Tensor[];
 }
 
-/** The WGSL struct both reduction sources and all load bodies share. */
-export const REDUCE_UNIFORMS = 'struct P { outer: u32, rows: u32, cv: u32, chunks: u32, rowsPerChunk: u32, cblocks: u32, c: u32, cg: u32 }';
-
-function nextPow2(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
-}
+/** The uniform block every load body may read as `p`. */
+const REDUCE_UNIFORMS = uniformBlock({ outer: 'u32', rows: 'u32', cv: 'u32', chunks: 'u32', rowsPerChunk: 'u32', cblocks: 'u32', c: 'u32', cg: 'u32' });
 
 /** Channel lanes per workgroup for `cv` channel vectors (a power of two). */
 function channelLanes(cv: number): number {
@@ -70,10 +67,9 @@ export function pairSumSource(load: Pick<PairLoad, 'decls' | 'body'>, inputs: nu
   return /* wgsl */ `
 alias V = ${V};
 struct Pair { a: V, b: V }
-${REDUCE_UNIFORMS}
 ${load.decls}
 @group(0) @binding(${inputs}) var<storage, read_write> OUT: array<V>;
-@group(0) @binding(${inputs + 1}) var<uniform> p: P;
+${REDUCE_UNIFORMS.declare(inputs + 1)}
 var<workgroup> sa: array<V, ${THREADS}>;
 var<workgroup> sb: array<V, ${THREADS}>;
 
@@ -124,14 +120,29 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }`;
 }
 
+interface Variant {
+  load: Pick<PairLoad, 'key' | 'decls' | 'body'>;
+  inputs: number;
+  vec: 1 | 4;
+  lanes: number;
+}
+
+const PAIR_SUMS = program({
+  op: 'pair-sums',
+  uniforms: REDUCE_UNIFORMS,
+  key: (v: Variant) => `${v.load.key}|v${v.vec}|l${v.lanes}`,
+  source: (v: Variant) => pairSumSource(v.load, v.inputs, v.vec, v.lanes),
+});
+
 /** Folds partial rows [outer, rows, 2, C] into [outer, chunks, 2, C]. */
 const combineLoad = {
+  key: 'combine',
   decls: '@group(0) @binding(0) var<storage, read> PART: array<V>;',
   body: `  let base = (o * p.rows + row) * 2u * p.cv;
   return Pair(PART[base + cv], PART[base + p.cv + cv]);`,
 };
 
-function onePass(load: Pick<PairLoad, 'label' | 'decls' | 'body'>, inputs: readonly Tensor[], g: ReduceGeometry): Tensor {
+function onePass(load: Pick<PairLoad, 'label' | 'key' | 'decls' | 'body'>, inputs: readonly Tensor[], g: ReduceGeometry): Tensor {
   const rt = inputs[0]!.rt;
   const cv = g.c / g.vec;
   const lanes = channelLanes(cv);
@@ -140,11 +151,10 @@ function onePass(load: Pick<PairLoad, 'label' | 'decls' | 'body'>, inputs: reado
   const rowsPerChunk = rowLanes * ROWS_PER_THREAD;
   const chunks = Math.ceil(g.rows / rowsPerChunk);
   const out = Tensor.empty(rt, [g.outer, chunks, 2, g.c], 'f32', load.label);
-  rt.dispatch({
+  PAIR_SUMS.run(rt, { load, inputs: inputs.length, vec: g.vec, lanes }, {
     label: load.label,
-    source: pairSumSource(load, inputs.length, g.vec, lanes),
     buffers: [...inputs.map((t) => t.buffer), out.buffer],
-    uniforms: u32s(g.outer, g.rows, cv, chunks, rowsPerChunk, cblocks, g.c, g.cg),
+    uniforms: { outer: g.outer, rows: g.rows, cv, chunks, rowsPerChunk, cblocks, c: g.c, cg: g.cg },
     workgroups: cblocks * chunks * g.outer,
   });
   return out;

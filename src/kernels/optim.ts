@@ -11,8 +11,8 @@
  */
 import { CacnetError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { groupsFor, params } from '../gpu/wgsl.js';
-import { quadsFit } from './dropout.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { vec4Width } from '../gpu/wgsl.js';
 
 const WG = 256;
 
@@ -44,14 +44,15 @@ export interface SgdVariant {
   nesterov: boolean;
 }
 
+const SGD_UNIFORMS = uniformBlock({ n: 'u32', lr: 'f32', momentum: 'f32', decay: 'f32' });
+
 export function sgdSource(width: Width, v: SgdVariant): string {
   const step = !v.momentum ? 'g' : v.nesterov ? 'g + p.momentum * vn' : 'vn';
   return /* wgsl */ `
-struct P { n: u32, lr: f32, momentum: f32, decay: f32 }
 @group(0) @binding(0) var<storage, read_write> W: ${arr(width)};
 @group(0) @binding(1) var<storage, read> G: ${arr(width)};
 ${v.momentum ? `@group(0) @binding(2) var<storage, read_write> V: ${arr(width)};` : ''}
-@group(0) @binding(${v.momentum ? 3 : 2}) var<uniform> p: P;
+${SGD_UNIFORMS.declare(v.momentum ? 3 : 2)}
 ${updateMain(
   width,
   `  let w = W[i];
@@ -63,15 +64,18 @@ ${v.momentum ? `  let vo = V[i];
 )}`;
 }
 
+const ADAM_UNIFORMS = uniformBlock({
+  n: 'u32', step: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', oneMinusBeta1: 'f32', oneMinusBeta2: 'f32',
+  eps: 'f32', decay: 'f32', correction1: 'f32', correction2: 'f32',
+});
+
 export function adamSource(width: Width): string {
   return /* wgsl */ `
-struct P { n: u32, step: u32, lr: f32, beta1: f32, beta2: f32, oneMinusBeta1: f32, oneMinusBeta2: f32,
-           eps: f32, decay: f32, correction1: f32, correction2: f32 }
 @group(0) @binding(0) var<storage, read_write> W: ${arr(width)};
 @group(0) @binding(1) var<storage, read> G: ${arr(width)};
 @group(0) @binding(2) var<storage, read_write> M: ${arr(width)};
 @group(0) @binding(3) var<storage, read_write> V: ${arr(width)};
-@group(0) @binding(4) var<uniform> p: P;
+${ADAM_UNIFORMS.declare(4)}
 ${updateMain(
   width,
   `  let w = W[i];
@@ -87,6 +91,16 @@ ${updateMain(
   W[i] = select(w, w - p.lr * update, live);`,
 )}`;
 }
+
+const SGD = program({
+  op: 'sgd',
+  uniforms: SGD_UNIFORMS,
+  key: (v: { width: Width } & SgdVariant) => `v${v.width}${v.momentum ? (v.nesterov ? '|nesterov' : '|momentum') : ''}`,
+  source: (v) => sgdSource(v.width, v),
+  workgroupSize: WG,
+});
+
+const ADAM = program({ op: 'adam', uniforms: ADAM_UNIFORMS, key: (width: Width) => `v${width}`, source: adamSource, workgroupSize: WG });
 
 /** Checks that a parameter, its gradient and slot tensors fit together. */
 function checkUpdate(op: string, w: Tensor, g: Tensor, slots: Tensor[]): void {
@@ -107,7 +121,7 @@ export interface KernelWidthOption {
 }
 
 function widthFor(n: number, buffers: GPUBuffer[], opts: KernelWidthOption): Width {
-  return !opts.scalar && quadsFit(n, ...buffers) ? 4 : 1;
+  return opts.scalar ? 1 : vec4Width(n, buffers);
 }
 
 export interface SgdUpdate extends KernelWidthOption {
@@ -124,12 +138,10 @@ export function sgdUpdate(w: Tensor, g: Tensor, velocity: Tensor | null, u: SgdU
   const slots = velocity ? [velocity] : [];
   checkUpdate('sgd', w, g, slots);
   const width = widthFor(w.size, [w.buffer, g.buffer, ...slots.map((s) => s.buffer)], u);
-  w.rt.dispatch({
-    label: 'sgd',
-    source: sgdSource(width, { momentum: velocity !== null, nesterov: u.nesterov }),
+  SGD.run(w.rt, { width, momentum: velocity !== null, nesterov: u.nesterov }, {
     buffers: [w.buffer, g.buffer, ...slots.map((s) => s.buffer)],
-    uniforms: params(['u32', w.size], ['f32', u.lr], ['f32', u.momentum], ['f32', u.decay]),
-    workgroups: groupsFor(Math.ceil(w.size / width), WG),
+    uniforms: { n: w.size, lr: u.lr, momentum: u.momentum, decay: u.decay },
+    threads: Math.ceil(w.size / width),
   });
 }
 
@@ -148,15 +160,12 @@ export function adamUpdate(w: Tensor, g: Tensor, m: Tensor, v: Tensor, u: AdamUp
   checkUpdate('adam', w, g, [m, v]);
   const width = widthFor(w.size, [w.buffer, g.buffer, m.buffer, v.buffer], u);
   // Bias corrections in float64 on the host: β2^t in f32 loses digits early on.
-  w.rt.dispatch({
-    label: 'adam',
-    source: adamSource(width),
+  ADAM.run(w.rt, width, {
     buffers: [w.buffer, g.buffer, m.buffer, v.buffer],
-    uniforms: params(
-      ['u32', w.size], ['u32', u.step], ['f32', u.lr], ['f32', u.beta1], ['f32', u.beta2],
-      ['f32', 1 - u.beta1], ['f32', 1 - u.beta2], ['f32', u.eps], ['f32', u.decay],
-      ['f32', 1 - u.beta1 ** u.step], ['f32', 1 - u.beta2 ** u.step],
-    ),
-    workgroups: groupsFor(Math.ceil(w.size / width), WG),
+    uniforms: {
+      n: w.size, step: u.step, lr: u.lr, beta1: u.beta1, beta2: u.beta2, oneMinusBeta1: 1 - u.beta1, oneMinusBeta2: 1 - u.beta2,
+      eps: u.eps, decay: u.decay, correction1: 1 - u.beta1 ** u.step, correction2: 1 - u.beta2 ** u.step,
+    },
+    threads: Math.ceil(w.size / width),
   });
 }

@@ -17,7 +17,8 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { NDHWC_INDEX, flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { NDHWC_INDEX, WG, flatMain, vec4Width, vecType } from '../gpu/wgsl.js';
 
 /** Window (= stride) per spatial axis, [kd, kh, kw]. */
 export type Window3 = readonly [number, number, number];
@@ -43,20 +44,17 @@ export interface MaxPoolResult {
   argmax: Tensor | null;
 }
 
-/** Channels per thread: 4 (vec4 loads) when the channel count allows. */
-function vectorWidth(c: number): 1 | 4 {
-  return c % 4 === 0 ? 4 : 1;
-}
-
 function typeAliases(vec: 1 | 4): string {
-  return vec === 4 ? 'alias VF = vec4f;\nalias VU = vec4u;' : 'alias VF = f32;\nalias VU = u32;';
+  return `alias VF = ${vecType(vec)};\nalias VU = ${vecType(vec, 'u32')};`;
 }
 
 // Geometry uniform; c counts vectors (channels / vec) per spatial position.
-const GEOMETRY_STRUCT = 'struct P { total: u32, c: u32, w: u32, h: u32, d: u32, ow: u32, oh: u32, od: u32, kw: u32, kh: u32, kd: u32 }';
+const GEOMETRY = uniformBlock({
+  total: 'u32', c: 'u32', w: 'u32', h: 'u32', d: 'u32', ow: 'u32', oh: 'u32', od: 'u32', kw: 'u32', kh: 'u32', kd: 'u32',
+});
 
-function geometryUniform(g: PoolGeometry, vec: number, total: number): ArrayBuffer {
-  return u32s(total, g.c / vec, g.w, g.h, g.d, g.ow, g.oh, g.od, g.kw, g.kh, g.kd);
+function geometryValues(g: PoolGeometry, vec: number, total: number) {
+  return { total, c: g.c / vec, w: g.w, h: g.h, d: g.d, ow: g.ow, oh: g.oh, od: g.od, kw: g.kw, kh: g.kh, kd: g.kd };
 }
 
 /**
@@ -67,10 +65,9 @@ export function maxPoolSource(vec: 1 | 4, withArgmax: boolean): string {
   const argBinding = withArgmax ? '@group(0) @binding(2) var<storage, read_write> A: array<VU>;\n' : '';
   return /* wgsl */ `
 ${typeAliases(vec)}
-${GEOMETRY_STRUCT}
 @group(0) @binding(0) var<storage, read> X: array<VF>;
 @group(0) @binding(1) var<storage, read_write> Y: array<VF>;
-${argBinding}@group(0) @binding(${withArgmax ? 3 : 2}) var<uniform> p: P;
+${argBinding}${GEOMETRY.declare(withArgmax ? 3 : 2)}
 ${NDHWC_INDEX}
 ${flatMain(`  if (i >= p.total) { return; }
   let at = ndhwcAt(i, p.c, p.ow, p.oh, p.od);
@@ -105,11 +102,10 @@ ${flatMain(`  if (i >= p.total) { return; }
 export function maxPoolBackwardSource(vec: 1 | 4): string {
   return /* wgsl */ `
 ${typeAliases(vec)}
-${GEOMETRY_STRUCT}
 @group(0) @binding(0) var<storage, read> DY: array<VF>;
 @group(0) @binding(1) var<storage, read> A: array<VU>;
 @group(0) @binding(2) var<storage, read_write> DX: array<VF>;
-@group(0) @binding(3) var<uniform> p: P;
+${GEOMETRY.declare(3)}
 ${NDHWC_INDEX}
 ${flatMain(`  if (i >= p.total) { return; }
   let at = ndhwcAt(i, p.c, p.w, p.h, p.d);
@@ -130,6 +126,22 @@ ${flatMain(`  if (i >= p.total) { return; }
   let k = ((z - oz * p.kd) * p.kh + (y - oy * p.kh)) * p.kw + (x - ox * p.kw);
   DX[i] = select(VF(0.0), DY[o], A[o] == VU(k));`)}`;
 }
+
+const FORWARD = program({
+  op: 'maxPool',
+  uniforms: GEOMETRY,
+  key: (v: { vec: 1 | 4; argmax: boolean }) => `v${v.vec}${v.argmax ? '|arg' : ''}`,
+  source: (v) => maxPoolSource(v.vec, v.argmax),
+  workgroupSize: WG,
+});
+
+const BACKWARD = program({
+  op: 'maxPool-backward',
+  uniforms: GEOMETRY,
+  key: (vec: 1 | 4) => `v${vec}`,
+  source: maxPoolBackwardSource,
+  workgroupSize: WG,
+});
 
 /** Normalises a window argument (k or [kd, kh, kw]) and checks it. */
 export function poolWindow(op: string, k: number | readonly number[], rank: 2 | 3): Window3 {
@@ -164,17 +176,16 @@ function inputShape(g: PoolGeometry, rank: 2 | 3): number[] {
 
 /** Runs the forward on a validated geometry. */
 export function maxPoolForward(op: string, x: Tensor, g: PoolGeometry, rank: 2 | 3, withArgmax: boolean): MaxPoolResult {
-  const vec = vectorWidth(g.c);
+  const vec = vec4Width(g.c);
   const shape = outputShape(g, rank);
   const y = Tensor.empty(x.rt, shape, 'f32', op);
   const argmax = withArgmax ? Tensor.empty(x.rt, shape, 'u32', `${op} argmax`) : null;
   const total = y.size / vec;
-  x.rt.dispatch({
+  FORWARD.run(x.rt, { vec, argmax: withArgmax }, {
     label: op,
-    source: maxPoolSource(vec, withArgmax),
     buffers: argmax ? [x.buffer, y.buffer, argmax.buffer] : [x.buffer, y.buffer],
-    uniforms: geometryUniform(g, vec, total),
-    workgroups: groupsFor(total),
+    uniforms: geometryValues(g, vec, total),
+    threads: total,
   });
   return { y, argmax };
 }
@@ -191,16 +202,10 @@ export function maxPoolBackward(op: string, dy: Tensor, argmax: Tensor, g: PoolG
   if (!same(dy.shape) || !same(argmax.shape)) {
     throw new ShapeError(`${label}: gradient ${fmtShape(dy.shape)} and argmax ${fmtShape(argmax.shape)} must both be ${fmtShape(want)}`);
   }
-  const vec = vectorWidth(g.c);
+  const vec = vec4Width(g.c);
   const dx = Tensor.empty(dy.rt, inputShape(g, rank), 'f32', label);
   const total = dx.size / vec;
-  dy.rt.dispatch({
-    label,
-    source: maxPoolBackwardSource(vec),
-    buffers: [dy.buffer, argmax.buffer, dx.buffer],
-    uniforms: geometryUniform(g, vec, total),
-    workgroups: groupsFor(total),
-  });
+  BACKWARD.run(dy.rt, vec, { label, buffers: [dy.buffer, argmax.buffer, dx.buffer], uniforms: geometryValues(g, vec, total), threads: total });
   return dx;
 }
 

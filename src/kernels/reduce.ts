@@ -5,15 +5,20 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, sizeOf } from '../gpu/tensor.js';
-import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { WG, flatMain } from '../gpu/wgsl.js';
 
 const CHUNK = 1024;
 
-const sumSource = /* wgsl */ `
-struct P { outer: u32, r: u32, inner: u32, chunk: u32, chunks: u32 }
+const SUM_UNIFORMS = uniformBlock({ outer: 'u32', r: 'u32', inner: 'u32', chunk: 'u32', chunks: 'u32' });
+const SUM = program({
+  op: 'sum',
+  uniforms: SUM_UNIFORMS,
+  key: () => '',
+  source: () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+${SUM_UNIFORMS.declare(2)}
 ${flatMain(`  let total = p.outer * p.chunks * p.inner;
   if (i >= total) { return; }
   let pi = i % p.inner;
@@ -27,7 +32,9 @@ ${flatMain(`  let total = p.outer * p.chunks * p.inner;
     acc += X[idx];
     idx += p.inner;
   }
-  Y[i] = acc;`)}`;
+  Y[i] = acc;`)}`,
+  workgroupSize: WG,
+});
 
 /** Sums x viewed as [outer, r, inner] over r; returns a [outer, inner] tensor. */
 export function sumMiddle(x: Tensor, outer: number, r: number, inner: number): Tensor {
@@ -36,13 +43,7 @@ export function sumMiddle(x: Tensor, outer: number, r: number, inner: number): T
   const chunks = r > 2 * CHUNK ? Math.ceil(r / CHUNK) : 1;
   const chunk = Math.ceil(r / chunks);
   const y = Tensor.empty(x.rt, [outer, chunks, inner], 'f32', 'sum');
-  x.rt.dispatch({
-    label: 'sum',
-    source: sumSource,
-    buffers: [x.buffer, y.buffer],
-    uniforms: u32s(outer, r, inner, chunk, chunks),
-    workgroups: groupsFor(outer * chunks * inner),
-  });
+  SUM.run(x.rt, undefined, { buffers: [x.buffer, y.buffer], uniforms: { outer, r, inner, chunk, chunks }, threads: outer * chunks * inner });
   if (chunks === 1) {
     const out = y.view([outer, inner]);
     y.dispose();

@@ -16,7 +16,8 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, type Shape } from '../gpu/tensor.js';
-import { NDHWC_INDEX, flatMain, groupsFor, params } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { NDHWC_INDEX, WG, flatMain, vec4Width, vecType } from '../gpu/wgsl.js';
 
 /** An NDHWC resize problem (2D problems have id = od = 1). */
 export interface ResizeGeometry {
@@ -33,17 +34,10 @@ export interface ResizeGeometry {
 /** Either an integer factor (per axis or for all) or an explicit output size. */
 export type ResizeTarget = { scale: number | readonly number[] } | { size: readonly number[] };
 
-function vectorWidth(c: number): 1 | 4 {
-  return c % 4 === 0 ? 4 : 1;
-}
-
-function typeAlias(vec: 1 | 4): string {
-  return vec === 4 ? 'alias VF = vec4f;' : 'alias VF = f32;';
-}
-
 // c counts channel vectors; r* are the f32 ratios in / out per axis.
-const GEOMETRY_STRUCT =
-  'struct P { total: u32, c: u32, iw: u32, ih: u32, id: u32, ow: u32, oh: u32, od: u32, rw: f32, rh: f32, rd: f32 }';
+const GEOMETRY = uniformBlock({
+  total: 'u32', c: 'u32', iw: 'u32', ih: 'u32', id: 'u32', ow: 'u32', oh: 'u32', od: 'u32', rw: 'f32', rh: 'f32', rd: 'f32',
+});
 
 // The forward's sampling rule, shared verbatim by the backward so both see the
 // same indices and weights.
@@ -55,13 +49,8 @@ fn lerpAt(j: u32, inSize: u32, ratio: f32) -> Lerp {
   return Lerp(i0, min(i0 + 1u, inSize - 1u), src - f32(i0));
 }`;
 
-function geometryUniform(g: ResizeGeometry, vec: number, total: number): ArrayBuffer {
-  return params(
-    ['u32', total], ['u32', g.c / vec],
-    ['u32', g.iw], ['u32', g.ih], ['u32', g.id],
-    ['u32', g.ow], ['u32', g.oh], ['u32', g.od],
-    ['f32', g.iw / g.ow], ['f32', g.ih / g.oh], ['f32', g.id / g.od],
-  );
+function geometryValues(g: ResizeGeometry, vec: number, total: number) {
+  return { total, c: g.c / vec, iw: g.iw, ih: g.ih, id: g.id, ow: g.ow, oh: g.oh, od: g.od, rw: g.iw / g.ow, rh: g.ih / g.oh, rd: g.id / g.od };
 }
 
 /**
@@ -70,11 +59,10 @@ function geometryUniform(g: ResizeGeometry, vec: number, total: number): ArrayBu
  */
 export function resizeSource(vec: 1 | 4, threeD: boolean): string {
   return /* wgsl */ `
-${typeAlias(vec)}
-${GEOMETRY_STRUCT}
+alias VF = ${vecType(vec)};
 @group(0) @binding(0) var<storage, read> X: array<VF>;
 @group(0) @binding(1) var<storage, read_write> Y: array<VF>;
-@group(0) @binding(2) var<uniform> p: P;
+${GEOMETRY.declare(2)}
 ${LERP_FN}
 // Bilinear sample of one depth slice (plane = n * id + z).
 fn plane(slice: u32, ly: Lerp, lx: Lerp, ch: u32) -> VF {
@@ -120,11 +108,10 @@ export function resizeBackwardSource(vec: 1 | 4, threeD: boolean): string {
     let jz = 0u;
     let wz = 1.0;`;
   return /* wgsl */ `
-${typeAlias(vec)}
-${GEOMETRY_STRUCT}
+alias VF = ${vecType(vec)};
 @group(0) @binding(0) var<storage, read> DY: array<VF>;
 @group(0) @binding(1) var<storage, read_write> DX: array<VF>;
-@group(0) @binding(2) var<uniform> p: P;
+${GEOMETRY.declare(2)}
 ${LERP_FN}
 // Weight with which output j reads input i along one axis.
 fn weightOf(j: u32, i: u32, inSize: u32, ratio: f32) -> f32 {
@@ -164,6 +151,25 @@ ${zLoop}
   }
   DX[i] = g;`)}`;
 }
+
+type Variant = { vec: 1 | 4; threeD: boolean };
+const variantKey = (v: Variant) => `v${v.vec}|${v.threeD ? '3d' : '2d'}`;
+
+const FORWARD = program({
+  op: 'resize',
+  uniforms: GEOMETRY,
+  key: variantKey,
+  source: (v: Variant) => resizeSource(v.vec, v.threeD),
+  workgroupSize: WG,
+});
+
+const BACKWARD = program({
+  op: 'resize-backward',
+  uniforms: GEOMETRY,
+  key: variantKey,
+  source: (v: Variant) => resizeBackwardSource(v.vec, v.threeD),
+  workgroupSize: WG,
+});
 
 /** Output spatial sizes from a scale or size target, validated. */
 export function resolveTarget(op: string, inSizes: readonly number[], target: ResizeTarget, xShape: Shape): number[] {
@@ -209,16 +215,10 @@ function shapes(g: ResizeGeometry, rank: 2 | 3): { input: number[]; output: numb
 
 /** Runs the forward on a validated geometry. */
 export function resizeForward(op: string, x: Tensor, g: ResizeGeometry, rank: 2 | 3): Tensor {
-  const vec = vectorWidth(g.c);
+  const vec = vec4Width(g.c);
   const y = Tensor.empty(x.rt, shapes(g, rank).output, 'f32', op);
   const total = y.size / vec;
-  x.rt.dispatch({
-    label: op,
-    source: resizeSource(vec, rank === 3),
-    buffers: [x.buffer, y.buffer],
-    uniforms: geometryUniform(g, vec, total),
-    workgroups: groupsFor(total),
-  });
+  FORWARD.run(x.rt, { vec, threeD: rank === 3 }, { label: op, buffers: [x.buffer, y.buffer], uniforms: geometryValues(g, vec, total), threads: total });
   return y;
 }
 
@@ -231,16 +231,10 @@ export function resizeBackward(op: string, dy: Tensor, g: ResizeGeometry, rank: 
   if (dy.shape.length !== output.length || dy.shape.some((v, i) => v !== output[i])) {
     throw new ShapeError(`${label}: gradient ${fmtShape(dy.shape)} does not match the output ${fmtShape(output)}`);
   }
-  const vec = vectorWidth(g.c);
+  const vec = vec4Width(g.c);
   const dx = Tensor.empty(dy.rt, input, 'f32', label);
   const total = dx.size / vec;
-  dy.rt.dispatch({
-    label,
-    source: resizeBackwardSource(vec, rank === 3),
-    buffers: [dy.buffer, dx.buffer],
-    uniforms: geometryUniform(g, vec, total),
-    workgroups: groupsFor(total),
-  });
+  BACKWARD.run(dy.rt, { vec, threeD: rank === 3 }, { label, buffers: [dy.buffer, dx.buffer], uniforms: geometryValues(g, vec, total), threads: total });
   return dx;
 }
 

@@ -10,7 +10,8 @@
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
-import { flatMain, groupsFor, u32s } from '../gpu/wgsl.js';
+import { program, uniformBlock } from '../gpu/program.js';
+import { flatMain } from '../gpu/wgsl.js';
 
 /** Widest row a single thread handles (the row lives in registers). */
 export const ROW_PER_THREAD_MAX_C = 32;
@@ -18,6 +19,9 @@ export const ROW_PER_THREAD_MAX_C = 32;
 export const ROW_WG = 64;
 /** Threads cooperating on one row in the workgroup-per-row kernels. */
 const WIDE_WG = 64;
+
+/** The uniform block of the row kernels here and in dice.ts: the row (voxel) count. */
+export const ROW_UNIFORMS = uniformBlock({ rows: 'u32' });
 
 /** How a row of C channels is read: C scalars, or C/4 vec4 units. */
 export interface RowLayout {
@@ -72,10 +76,9 @@ export function softmaxRowWgsl(src: string, base: string): string {
 
 function softmaxRowSource(l: RowLayout): string {
   return /* wgsl */ `${rowUnitWgsl(l)}
-struct P { rows: u32 }
 @group(0) @binding(0) var<storage, read> X: array<U>;
 @group(0) @binding(1) var<storage, read_write> Y: array<U>;
-@group(0) @binding(2) var<uniform> p: P;
+${ROW_UNIFORMS.declare(2)}
 ${flatMain(`  if (i >= p.rows) { return; }
   let base = i * K;
 ${softmaxRowWgsl('X', 'base')}
@@ -84,11 +87,10 @@ ${softmaxRowWgsl('X', 'base')}
 
 function softmaxBackwardRowSource(l: RowLayout): string {
   return /* wgsl */ `${rowUnitWgsl(l)}
-struct P { rows: u32 }
 @group(0) @binding(0) var<storage, read> Yp: array<U>;
 @group(0) @binding(1) var<storage, read> G: array<U>;
 @group(0) @binding(2) var<storage, read_write> DX: array<U>;
-@group(0) @binding(3) var<uniform> p: P;
+${ROW_UNIFORMS.declare(3)}
 ${flatMain(`  if (i >= p.rows) { return; }
   let base = i * K;
   var dv = U(0.0);
@@ -125,10 +127,9 @@ ${body}
 
 function softmaxWideSource(l: RowLayout): string {
   return /* wgsl */ `${rowUnitWgsl(l)}
-struct P { rows: u32 }
 @group(0) @binding(0) var<storage, read> X: array<U>;
 @group(0) @binding(1) var<storage, read_write> Y: array<U>;
-@group(0) @binding(2) var<uniform> p: P;
+${ROW_UNIFORMS.declare(2)}
 ${wideMain(`
   var mv = U(-3.0e38);
   for (var k = lid; k < K; k += ${WIDE_WG}u) { mv = max(mv, X[base + k]); }
@@ -146,11 +147,10 @@ ${treeReduce((a, b) => `${a} + ${b}`)}
 
 function softmaxBackwardWideSource(l: RowLayout): string {
   return /* wgsl */ `${rowUnitWgsl(l)}
-struct P { rows: u32 }
 @group(0) @binding(0) var<storage, read> Yp: array<U>;
 @group(0) @binding(1) var<storage, read> G: array<U>;
 @group(0) @binding(2) var<storage, read_write> DX: array<U>;
-@group(0) @binding(3) var<uniform> p: P;
+${ROW_UNIFORMS.declare(3)}
 ${wideMain(`
   var dv = U(0.0);
   for (var k = lid; k < K; k += ${WIDE_WG}u) { dv += Yp[base + k] * G[base + k]; }
@@ -170,10 +170,8 @@ function channelsOf(op: string, x: Tensor): number {
 }
 
 /** Picks the kernel shape for C channels; `wide` forces the workgroup-per-row path (tests). */
-function plan(c: number, rows: number, wide?: boolean): { l: RowLayout; wide: boolean; groups: number } {
-  const l = rowLayout(c);
-  const useWide = wide ?? c > ROW_PER_THREAD_MAX_C;
-  return { l, wide: useWide, groups: useWide ? rows : groupsFor(rows, ROW_WG) };
+function plan(c: number, wide?: boolean): Variant {
+  return { c, wide: wide ?? c > ROW_PER_THREAD_MAX_C };
 }
 
 export interface SoftmaxKernelOptions {
@@ -181,19 +179,38 @@ export interface SoftmaxKernelOptions {
   wide?: boolean;
 }
 
+interface Variant {
+  c: number;
+  wide: boolean;
+}
+
+const variantKey = (v: Variant) => `c${v.c}${v.wide ? '|wide' : ''}`;
+/** Row per thread: flat grid of ROW_WG; wide: a workgroup per row. */
+const grid = (v: Variant, rows: number) => (v.wide ? { workgroups: rows } : { threads: rows });
+
+const FORWARD = program({
+  op: 'softmax',
+  uniforms: ROW_UNIFORMS,
+  key: variantKey,
+  source: (v: Variant) => (v.wide ? softmaxWideSource(rowLayout(v.c)) : softmaxRowSource(rowLayout(v.c))),
+  workgroupSize: ROW_WG,
+});
+
+const BACKWARD = program({
+  op: 'softmax backward',
+  uniforms: ROW_UNIFORMS,
+  key: variantKey,
+  source: (v: Variant) => (v.wide ? softmaxBackwardWideSource(rowLayout(v.c)) : softmaxBackwardRowSource(rowLayout(v.c))),
+  workgroupSize: ROW_WG,
+});
+
 /** softmax over the last axis; returns a new tensor of x's shape. */
 export function softmaxForward(x: Tensor, opts: SoftmaxKernelOptions = {}): Tensor {
   const c = channelsOf('softmax', x);
   const rows = x.size / c;
-  const { l, wide, groups } = plan(c, rows, opts.wide);
+  const v = plan(c, opts.wide);
   const y = Tensor.empty(x.rt, x.shape, 'f32', 'softmax');
-  x.rt.dispatch({
-    label: 'softmax',
-    source: wide ? softmaxWideSource(l) : softmaxRowSource(l),
-    buffers: [x.buffer, y.buffer],
-    uniforms: u32s(rows),
-    workgroups: groups,
-  });
+  FORWARD.run(x.rt, v, { buffers: [x.buffer, y.buffer], uniforms: { rows }, ...grid(v, rows) });
   return y;
 }
 
@@ -204,14 +221,8 @@ export function softmaxBackward(y: Tensor, dy: Tensor, opts: SoftmaxKernelOption
   dy.expectDtype('f32', 'softmax backward');
   if (dy.size !== y.size) throw new ShapeError(`softmax backward: gradient ${fmtShape(dy.shape)} does not match output ${fmtShape(y.shape)}`);
   const rows = y.size / c;
-  const { l, wide, groups } = plan(c, rows, opts.wide);
+  const v = plan(c, opts.wide);
   const dx = Tensor.empty(y.rt, y.shape, 'f32', 'softmax backward');
-  y.rt.dispatch({
-    label: 'softmax backward',
-    source: wide ? softmaxBackwardWideSource(l) : softmaxBackwardRowSource(l),
-    buffers: [y.buffer, dy.buffer, dx.buffer],
-    uniforms: u32s(rows),
-    workgroups: groups,
-  });
+  BACKWARD.run(y.rt, v, { buffers: [y.buffer, dy.buffer, dx.buffer], uniforms: { rows }, ...grid(v, rows) });
   return dx;
 }

@@ -1,6 +1,7 @@
 /** Shared test plumbing: one runtime per test file, seeded data, closeness checks. */
 import { expect } from 'vitest';
-import { Runtime } from '../../src/gpu/runtime.js';
+import { Runtime, type RuntimeOptions } from '../../src/gpu/runtime.js';
+import type { KernelFamily } from '../../src/gpu/profile.js';
 import { mulberry32 } from '../../src/base/random.js';
 
 let shared: Promise<Runtime> | undefined;
@@ -9,6 +10,25 @@ let shared: Promise<Runtime> | undefined;
 export function gpu(): Promise<Runtime> {
   shared ??= Runtime.create();
   return shared;
+}
+
+const forced = new Map<string, Promise<Runtime>>();
+
+/**
+ * A runtime whose kernels are forced to one family (every family is tested on
+ * SwiftShader), planning as if the device had `computeUnits` of them (a GPU
+ * plan on a CPU adapter: 132, an H100's SM count, gives small tiles and many
+ * K splits on small shapes). One per (family, units) per test file.
+ */
+export function gpuFamily(kernels: KernelFamily, computeUnits?: number): Promise<Runtime> {
+  const key = `${kernels}/${computeUnits ?? ''}`;
+  let rt = forced.get(key);
+  if (!rt) {
+    const opts: RuntimeOptions = { kernels, ...(computeUnits !== undefined ? { computeUnits } : {}) };
+    rt = Runtime.create(opts);
+    forced.set(key, rt);
+  }
+  return rt;
 }
 
 /** Uniform random values in [lo, hi), seeded; never all zero. */
