@@ -19,7 +19,7 @@ import { program, uniformBlock } from '../gpu/program.js';
 import { nextPow2 } from '../gpu/wgsl.js';
 import { MAX_UNROLLED_FMAS, residentBSource, residentCSource, unrolledFmas, type LineGemmShape } from './gemm-core.js';
 import { sumMiddle } from './reduce.js';
-import type { ConvGeometry, ConvOptions } from './conv.js';
+import type { ConvGeometry, ConvOptions } from './conv-geometry.js';
 
 /** Partial weight gradients kept at most (floats) before the split count is reduced. */
 const PARTIAL_FLOATS = 1 << 23;

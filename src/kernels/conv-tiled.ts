@@ -19,7 +19,7 @@ import { Tensor } from '../gpu/tensor.js';
 import { WG, flatMain, vecType } from '../gpu/wgsl.js';
 import { tileBytes, tileGrid, tileKey, tileThreads, tiledGemmSource, type TileShape } from './gemm-tiled.js';
 import { sumMiddle } from './reduce.js';
-import type { ConvGeometry } from './conv.js';
+import type { ConvGeometry } from './conv-geometry.js';
 
 const UNIFORMS = uniformBlock({
   n: 'u32', d: 'u32', h: 'u32', w: 'u32', cin: 'u32', cout: 'u32', m: 'u32', k: 'u32', kSplit: 'u32',

@@ -15,30 +15,9 @@ import type { Tensor } from '../gpu/tensor.js';
 import { lineConvForward, lineConvInputGrad, lineConvWeightGrad } from './conv-line.js';
 import { tiledConvForward, tiledConvInputGrad, tiledConvWeightGrad } from './conv-tiled.js';
 import { sumAxes } from './reduce.js';
+import type { ConvGeometry, ConvOptions } from './conv-geometry.js';
 
-export interface ConvGeometry {
-  n: number;
-  d: number;
-  h: number;
-  w: number;
-  cin: number;
-  cout: number;
-  kd: number;
-  kh: number;
-  kw: number;
-}
-
-/** Knobs for tests and probes; production code passes nothing. */
-export interface ConvOptions {
-  /** Kernel family (default: the runtime profile's). */
-  family?: KernelFamily;
-  /** swiftshader family: use quadBroadcast (default: when the device has 'subgroups'). */
-  subgroups?: boolean;
-  /** swiftshader family: code-size budget per chunk; lower it to exercise chunking on small shapes. */
-  maxUnrolledFmas?: number;
-  /** swiftshader family: workgroups striding over rows; gpu family: K splits of dW (default: planned). */
-  workgroups?: number;
-}
+export type { ConvGeometry, ConvOptions } from './conv-geometry.js';
 
 /**
  * Validates x [N, (D,) H, W, Cin] against w [(KD,) KH, KW, Cin, Cout] (and the
