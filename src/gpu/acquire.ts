@@ -28,6 +28,8 @@ export interface AdapterDescription {
   isSoftware: boolean;
   platform: 'node' | 'browser';
   robustness: boolean;
+  /** How the adapter was found, one line per attempt (Node). */
+  tried: string[];
 }
 
 export interface AcquiredDevice {
@@ -59,6 +61,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   const robustness = platform === 'browser' ? true : opts.robustness ?? false;
   let adapter: GPUAdapter | undefined;
   let swift = false;
+  let tried: string[] = [];
   if (platform === 'node') {
     const { requestNodeAdapter } = await import('./node-gpu.js');
     const got = await requestNodeAdapter({
@@ -75,6 +78,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     }
     adapter = got.adapter;
     swift = got.usedSwiftShader;
+    tried = got.tried;
   } else {
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu) throw new GpuUnavailableError('this browser has no WebGPU (navigator.gpu is missing); try a recent Chrome or Edge');
@@ -99,6 +103,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     isSoftware: swift || /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
     platform,
     robustness,
+    tried,
   };
   return { adapter, device, description };
 }
