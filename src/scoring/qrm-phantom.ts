@@ -218,3 +218,15 @@ export function insertLabelMap(ct: Volume, insert: QrmInsert, marginMm = 2.5): L
   });
   return { data, dims: ct.dims, spacing: ct.spacing, affine: ct.affine };
 }
+
+/** All nine inserts in one label map, labelled by density: 1 = 800, 2 = 400, 3 = 200 mg HA/cm^3 (for `cacnet score`). */
+export function insertsLabelMap(ct: Volume, g: QrmGeometry): LabelMap {
+  const all = insertLabelMap(ct, g.inserts[0]!);
+  all.data.fill(0);
+  for (const insert of g.inserts) {
+    const one = insertLabelMap(ct, insert);
+    const label = insert.densityMgCm3 === 800 ? 1 : insert.densityMgCm3 === 400 ? 2 : 3;
+    for (let v = 0; v < one.data.length; v++) if (one.data[v]) all.data[v] = label;
+  }
+  return all;
+}
