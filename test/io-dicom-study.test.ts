@@ -156,7 +156,7 @@ describe('DICOM studies', () => {
     expect(lines[2]).toMatch(/^ {4}series 4 "CaSc 1\.0": 24 CT images 8x8, 1 mm slices.* \[usable\]$/);
     const skipped = lines.slice(3).join('\n');
     expect(skipped).toMatch(/series 1 "Topogram 0\.6".*\[skipped: localiser/);
-    expect(skipped).toMatch(/series 501 "Dose Report": 0 SR images \(\+1 other files\).*\[skipped: no images: a structured report/);
+    expect(skipped).toMatch(/series 501 "Dose Report": 1 SR object without pixels.*\[skipped: no images: a structured report/);
     expect(skipped).toMatch(/series 502 "Patient Protocol".*\[skipped: secondary capture/);
   });
 

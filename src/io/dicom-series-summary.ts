@@ -134,8 +134,9 @@ export function comparePreference(a: SeriesSummary, b: SeriesSummary): number {
 
 /** One line about a series, e.g. `series 3 "Cardiac 3.0": 47 CT images 512x512, 3 mm slices, 120 kVp, ORIGINAL\PRIMARY\AXIAL`. */
 export function describeSeries(s: SeriesSummary): string {
-  const parts = [`${s.images} ${s.modality || 'DICOM'} image${s.images === 1 ? '' : 's'}${s.rows ? ` ${s.columns}x${s.rows}` : ''}`];
-  if (s.files > s.images) parts[0] += ` (+${s.files - s.images} other files)`;
+  const kind = s.modality || 'DICOM';
+  const parts = [s.images ? `${s.images} ${kind} image${s.images === 1 ? '' : 's'} ${s.columns}x${s.rows}` : `${s.files} ${kind} object${s.files === 1 ? '' : 's'} without pixels`];
+  if (s.images && s.files > s.images) parts[0] += ` (+${s.files - s.images} objects without pixels)`;
   if (s.thicknessMm !== undefined && s.images) parts.push(`${fmt(s.thicknessMm)} mm slices`);
   if (s.kvp !== undefined) parts.push(`${fmt(s.kvp)} kVp`);
   if (s.imageType.length) parts.push(s.imageType.join('\\'));
