@@ -4,20 +4,18 @@
  * a run killed midway resumes without scoring a finished study again, and
  * shard CSVs concatenate into the cohort's.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listStudies, parseShard, shardStudies, type Study } from '../src/cli/batch-studies.js';
 import { InputError } from '../src/gpu/errors.js';
 import { readNifti } from '../src/io/nifti-file.js';
-import { cliCommand, REPO } from './helpers/cli.js';
+import { cliCommand, REPO, runCli } from './helpers/cli.js';
 import { writeTinyStudy } from './helpers/tiny-study.js';
 
-const run = promisify(execFile);
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -27,16 +25,6 @@ async function tempDir(name: string): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), `cacnet-${name}-`));
   dirs.push(d);
   return d;
-}
-
-async function cacnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [...cliCommand(), ...args], { cwd: REPO, timeout: 600_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
 }
 
 /** CSV rows as objects (the batch CSV quotes fields with commas; ours here have none but the error). */
@@ -112,7 +100,7 @@ describe('cacnet batch (child process)', () => {
     const firstWritten = await readFile(firstReport, 'utf8');
 
     // Second run: study-1 is read back, study-2 scored, broken reported; exit 1 for the failure.
-    const second = await cacnet(['batch', cohort, '--out', out]);
+    const second = await runCli(['batch', cohort, '--out', out], 600_000);
     expect(second.code, second.stderr).toBe(1);
     expect(second.stdout).toMatch(/^done {3}study-1: finished in an earlier run$/m);
     expect(second.stdout).toMatch(/^ok {5}study-2: Agatston /m);
@@ -145,7 +133,7 @@ describe('cacnet batch (child process)', () => {
     // Shards over the same output: everything is done, so they only read reports back.
     const shardRows: Array<Record<string, string>> = [];
     for (const i of [0, 1]) {
-      const r = await cacnet(['batch', cohort, '--out', out, '--shard', `${i}/2`]);
+      const r = await runCli(['batch', cohort, '--out', out, '--shard', `${i}/2`], 600_000);
       expect(r.stdout).toMatch(new RegExp(`3 studies; shard ${i}/2 takes ${i === 0 ? 2 : 1}`));
       shardRows.push(...parseCsv(await readFile(join(out, `cohort-shard-${i}-of-2.csv`), 'utf8')));
     }

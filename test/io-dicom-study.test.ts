@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InputError } from '../src/gpu/errors.js';
 import { readDicomSeries } from '../src/io/dicom-file.js';
 import { describeStudy } from '../src/io/dicom-study.js';
 import { readScan } from '../src/io/read-scan.js';
 import { REPO } from './helpers/cli.js';
+import { expectInputError } from './helpers/expect-error.js';
 import { TRANSFER_SYNTAX, encodeCtSlice, encodeDicomdir, encodeDicomFile, type CtSlice, type DicomElement } from './helpers/dicom-writer.js';
 
 const N = 8; // rows and columns
@@ -114,16 +114,6 @@ function secondaryCapture(): Uint8Array {
   const [slice] = seriesSlices({ uid: '1.2.826.0.1.3680043.10.7.502', number: 502, description: 'Patient Protocol', slices: 1, thickness: 1 });
   slice!.extra!.push(text(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7'), text(0x00080060, 'CS', 'OT'));
   return encodeCtSlice(slice!);
-}
-
-async function expectInputError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(InputError);
-  expect((error as Error).message).toMatch(pattern);
-  expect((error as Error).message).not.toContain('\n');
 }
 
 /** A study as a PACS export lays it out: nested folders, a localiser, two reconstructions, a dose report, a screenshot, a stray text file. */

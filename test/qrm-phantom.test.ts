@@ -15,29 +15,16 @@
  * 1 mm^2 x 3 mm = 3 mm^3; the rim pixels of the large inserts stay within a
  * few per cent. Hence: Agatston within max(3 %, 4), volume within max(3 %, 3 mm^3).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readScan, type Scan } from '../src/io/read-scan.js';
 import { measureRodCalibration, scoreQrmInserts, type InsertScore, type RodCalibration } from '../src/scoring/qrm-calibration.js';
 import { locateQrmPhantom, type QrmGeometry } from '../src/scoring/qrm-phantom.js';
-import { cliCommand, REPO } from './helpers/cli.js';
+import { REPO, runCli } from './helpers/cli.js';
 
-const run = promisify(execFile);
-
-async function cacnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [...cliCommand(), ...args], { cwd: REPO, timeout: 300_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const DIR = join(REPO, '..', 'shared', 'data', 'qrm-canon-large-rep1');
 
@@ -135,11 +122,11 @@ describe.skipIf(!existsSync(DIR))('QRM phantom (real Canon scan)', () => {
   it('cacnet qrm writes the insert regions; cacnet score with --calibration-phantom gives their masses per density', { timeout: 300_000 }, async () => {
     const out = await mkdtemp(join(tmpdir(), 'cacnet-qrm-'));
     try {
-      const q = await cacnet(['qrm', DIR, '--out', out]);
+      const q = await runCli(['qrm', DIR, '--out', out]);
       expect(q.code, q.stderr).toBe(0);
       expect(q.stdout).toMatch(/^ {2}\* series 29 "Cardiac 3\.000": 47 CT images 512x512, 3 mm slices, 120 kVp/m);
       expect(q.stdout).toMatch(/^mass calibration 0\.000723\d mg\/\(mm\^3 HU\), zero 3\d\.\d HU/m);
-      const s = await cacnet(['score', DIR, join(out, 'qrm_labels.nii.gz'), '--calibration-phantom', DIR, '--out', out]);
+      const s = await runCli(['score', DIR, join(out, 'qrm_labels.nii.gz'), '--calibration-phantom', DIR, '--out', out]);
       expect(s.code, s.stderr).toBe(0);
       const report = JSON.parse(readFileSync(join(out, 'qrm-canon-large-rep1.json'), 'utf8'));
       expect(report.conventions.massCalibration).toBeCloseTo(cal.massCalibration, 12);
@@ -149,7 +136,7 @@ describe.skipIf(!existsSync(DIR))('QRM phantom (real Canon scan)', () => {
       const hd = calibrated.filter((r) => r.insert.densityMgCm3 === 800);
       expect(report.perArtery.LAD.massMg).toBeCloseTo(hd.reduce((a, r) => a + r.massMg, 0), 6);
       expect(report.perArtery.LAD.agatston).toBeCloseTo(hd.reduce((a, r) => a + r.agatston, 0), 6);
-      const bad = await cacnet(['score', DIR, join(out, 'qrm_labels.nii.gz'), '--mass-calibration', '0.72']);
+      const bad = await runCli(['score', DIR, join(out, 'qrm_labels.nii.gz'), '--mass-calibration', '0.72']);
       expect(bad.code).toBe(2);
       expect(bad.stderr.trim()).toMatch(/^cacnet score: error: --mass-calibration must be a number in \(0, 0\.01\] mg\/\(mm\^3 HU\) .*0\.00072 here\), got '0\.72'$/);
     } finally {

@@ -126,7 +126,7 @@ const ds = (values: number[]) => values.map((v) => String(+v.toPrecision(10))).j
 /** The elements of a single-frame CT image slice. */
 export function ctSliceElements(s: CtSlice): DicomElement[] {
   const bitsStored = s.bitsStored ?? 16;
-  return [
+  const base: DicomElement[] = [
     { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
     { tag: 0x00080018, vr: 'UI', value: `${s.seriesUid}.${s.instanceNumber}` },
     { tag: 0x00080060, vr: 'CS', value: 'CT' },
@@ -146,7 +146,8 @@ export function ctSliceElements(s: CtSlice): DicomElement[] {
     { tag: 0x00281052, vr: 'DS', value: ds([s.intercept ?? 0]) },
     { tag: 0x00281053, vr: 'DS', value: ds([s.slope ?? 1]) },
     { tag: 0x7fe00010, vr: 'OW', value: s.pixels },
-  ].filter((e) => !s.extra?.some((x) => x.tag === e.tag)).concat(s.extra ?? []);
+  ];
+  return [...base.filter((e) => !s.extra?.some((x) => x.tag === e.tag)), ...(s.extra ?? [])];
 }
 
 /** The value of an explicit-VR little-endian sequence (SQ) of `items`, each with explicit length. */
