@@ -2,34 +2,21 @@
  * `cacnet train --init`: fine-tuning starts from the given weights, and the
  * command's mistakes are one line on stderr. Runs the CLI in a child process.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CacNet } from '../src/net/cacnet.js';
 import { TINY_CONFIG } from '../src/net/config.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js';
 import { exportWeights } from '../src/net/weights.js';
-import { cliCommand, REPO } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
 import { gpu, randomArray } from './helpers/gpu.js';
 
-const run = promisify(execFile);
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-async function cacnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [...cliCommand(), ...args], { cwd: REPO, timeout: 300_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** stderr without the Vulkan loader's and Dawn's own chatter. */
 const ownLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() && !/vulkan|xdg|dawn|warning:/i.test(l));
@@ -50,7 +37,7 @@ describe('cacnet train --init', () => {
     await writeFile(init, encodeSafetensors(tensors, metadata));
 
     const out = join(dir, 'run');
-    const r = await cacnet(['train', '--init', init, '--steps', '1', '--lr', '1e-9', '--train-count', '2', '--val-count', '0', '--sample-arteries', '--out', out]);
+    const r = await runCli(['train', '--init', init, '--steps', '1', '--lr', '1e-9', '--train-count', '2', '--val-count', '0', '--sample-arteries', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     // The default patch is the whole 64x64x16 phantom: centring it per artery cannot matter, and the user is told.
     expect(r.stderr).toMatch(/16,64,64 patch covers the whole scan, so where a patch is centred .* changes nothing/);
@@ -67,10 +54,10 @@ describe('cacnet train --init', () => {
   });
 
   it('refuses --config beside --init, and a missing file, in one line each', { timeout: 120_000 }, async () => {
-    const both = await cacnet(['train', '--init', 'weights/cacnet-demo.safetensors', '--config', 'tiny']);
+    const both = await runCli(['train', '--init', 'weights/cacnet-demo.safetensors', '--config', 'tiny']);
     expect(both.code).toBe(2); // a usage error
     expect(ownLines(both.stderr)).toEqual([expect.stringMatching(/--init takes the network from the weights file; drop --config and --variant/)]);
-    const missing = await cacnet(['train', '--init', 'no/such.safetensors']);
+    const missing = await runCli(['train', '--init', 'no/such.safetensors']);
     expect(missing.code).toBe(1); // an input error
     expect(ownLines(missing.stderr)).toEqual([expect.stringMatching(/no\/such\.safetensors: weights file not found/)]);
   });

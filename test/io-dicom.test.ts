@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../src/base/errors.js';
 import { readDicomSeries } from '../src/io/dicom-file.js';
 import { readScan } from '../src/io/read-scan.js';
 import { encodeNifti, gzip, niftiHeaderForGrid } from '../src/io/nifti.js';
 import { readNifti, writeLabelMap } from '../src/io/nifti-file.js';
+import { expectInputError } from './helpers/expect-error.js';
 import { TRANSFER_SYNTAX, encodeCtSlice, encodeDicomFile, type CtSlice, type Encoding } from './helpers/dicom-writer.js';
 
 const ROWS = 4;
@@ -63,16 +63,6 @@ function seriesFiles(slice: (k: number) => CtSlice | Uint8Array, encoding: Encod
     const s = slice(k);
     return [`IM${n}`, s instanceof Uint8Array ? s : encodeCtSlice(s, encoding)];
   });
-}
-
-async function expectInputError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(InputError);
-  expect((error as Error).message).toMatch(pattern);
-  expect((error as Error).message).not.toContain('\n');
 }
 
 function expectAffine(actual: readonly number[], expected: readonly number[]): void {

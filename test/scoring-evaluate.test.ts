@@ -101,7 +101,7 @@ function fakeScore(lad: number, lcx: number, rca: number): ScanScore {
     lesions: [],
     conventions: {
       thresholdHU: 130, connectivity: 6, minLesionVolumeMm3: 1.5, sliceThicknessNormalisation: 'x',
-      massCalibration: 0.001, riskThresholds: [0, 10, 100, 400], preset: 'orcascore',
+      massCalibration: 0.001, massZeroHU: 0, riskThresholds: [0, 10, 100, 400], preset: 'orcascore',
     },
   };
 }

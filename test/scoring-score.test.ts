@@ -145,6 +145,15 @@ describe('scoreScan on a hand-built scan (0.5 x 0.5 x 2.5 mm)', () => {
     expect(s.perArtery.LAD.massMg).toBeCloseTo(2 * massA, 6);
   });
 
+  it('measures mass from the zero HU of a water-equivalent rod, not from 0 HU', () => {
+    const { ct, labels } = build();
+    // Two-point calibration: 0 mg HA/cm^3 reads 34 HU, c = 0.0007 mg/(mm^3 HU). Lesion A: 6 voxels of 0.625 mm^3.
+    const s = scoreScan(ct, labels, { massCalibration: 0.0007, massZeroHU: 34 });
+    expect(s.perArtery.LAD.massMg).toBeCloseTo(3.75 * ((150 + 180 + 250 + 160 + 420 + 310) / 6 - 34) * 0.0007, 10);
+    expect(s.conventions.massZeroHU).toBe(34);
+    expect(() => scoreScan(ct, labels, { massZeroHU: Number.NaN })).toThrow(/massZeroHU must be finite/);
+  });
+
   it('moves lesions with the threshold', () => {
     const { ct, labels } = build();
     // At 200 HU only (5,5,3) = 300 HU remains of B: 0.625 mm^3, dropped.

@@ -337,11 +337,29 @@ describe('browser app', () => {
       expect((await pageProblem(page)).kind).toBe('no-webgpu');
       expect(await page.evaluate(() => document.getElementById('slice-label')!.textContent)).toMatch(/\/ 16$/);
 
-      // A DICOM folder (the phantom as a series of 16 files) decodes in the tab too.
+      // A DICOM study folder as exported (the phantom as a series of 16 files, nested beside a
+      // two-image localiser) decodes in the tab too, with the series chosen as the CLI chooses it.
       const { ct } = generatePhantom({ seed: PHANTOM.seed, preset: 'small', riskTarget: PHANTOM.riskTarget });
       const [nx, ny, nz] = ct.dims;
-      const folder = join(work, 'dicom-series');
+      const study = join(work, 'dicom-study');
+      const folder = join(study, 'DICOM', 'SE2');
       await mkdir(folder, { recursive: true });
+      await mkdir(join(study, 'DICOM', 'SE1'), { recursive: true });
+      for (let k = 0; k < 2; k++) {
+        const scout = encodeCtSlice({
+          seriesUid: '1.2.826.0.1.3680043.10.2',
+          instanceNumber: k + 1,
+          rows: 4,
+          columns: 4,
+          pixelSpacing: [1, 1],
+          orientation: k ? [0, 1, 0, 0, 0, -1] : [1, 0, 0, 0, 0, -1],
+          position: [0, 0, 0],
+          pixels: Array(16).fill(0),
+          signed: true,
+          extra: [{ tag: 0x00080008, vr: 'CS', value: 'ORIGINAL\\PRIMARY\\LOCALIZER' }],
+        });
+        await writeFile(join(study, 'DICOM', 'SE1', `IM${k}`), scout);
+      }
       for (let k = 0; k < nz; k++) {
         const pixels = Array.from(ct.data.subarray(k * nx * ny, (k + 1) * nx * ny), (hu) => Math.round(hu));
         const slice = encodeCtSlice({
@@ -358,11 +376,13 @@ describe('browser app', () => {
         await writeFile(join(folder, `IM${String(nz - k).padStart(4, '0')}`), slice);
       }
       await writeFile(join(folder, 'README.txt'), 'not a DICOM file; ignored\n');
-      expect(await act(page, () => page.setInputFiles('#file-dicom', folder), 60_000)).toBe('error');
+      expect(await act(page, () => page.setInputFiles('#file-dicom', study), 60_000)).toBe('error');
       expect((await pageProblem(page)).kind).toBe('no-webgpu');
       const info = await page.evaluate(() => document.getElementById('scan-info')!.innerText);
       expect(info).toMatch(/DICOM series/);
       expect(info).toMatch(/64 × 64 × 16 voxels/);
+      expect(info).toMatch(/\* series 1\.2\.826\.0\.1\.3680043\.10\.1: 16 CT images 64x64.*\[chosen: axial CT, 16 slices/);
+      expect(info).toMatch(/series 1\.2\.826\.0\.1\.3680043\.10\.2: 2 CT images 4x4.*\[skipped: localiser/);
     } finally {
       await noGpu.close();
     }

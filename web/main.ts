@@ -154,6 +154,9 @@ function showScan(s: LoadedScan): void {
     ['format', s.format === 'phantom' ? 'synthetic phantom' : s.format === 'nifti' ? 'NIfTI' : 'DICOM series'],
     ['size', `${dims.join(' × ')} voxels`],
     ['voxel', `${spacing.map((x) => x.toFixed(2)).join(' × ')} mm`],
+    // The study's series, the chosen one marked, as the CLI prints them.
+    ...(s.study ? ([['series', s.study.slice(1).join('\n')]] as Array<[string, string]>) : []),
+    ...s.notes.map((n): [string, string] => ['note', n]),
   ];
   ui.scanInfo.replaceChildren(
     ...rows.flatMap(([k, v]) => {
@@ -271,6 +274,8 @@ async function offerDownloads(s: LoadedScan, labels: LabelMap, sc: ScanScore, e:
     dims: s.ct.dims,
     spacing: s.ct.spacing,
     software: 'cacnet web',
+    ...(s.acquisition ? { acquisition: s.acquisition } : {}),
+    ...(s.notes.length ? { notes: s.notes } : {}),
     extra: { weights: WEIGHTS_URL, adapter: e.info.adapter },
   });
   const link = (a: HTMLAnchorElement, blob: Blob, name: string) => {

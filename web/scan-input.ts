@@ -1,10 +1,12 @@
 /**
- * Scans the page can open: a NIfTI file (.nii / .nii.gz), a DICOM series (a
- * picked or dropped folder, or its files), or a synthetic phantom. Everything
- * is decoded here, in the tab; nothing is uploaded.
+ * Scans the page can open: a NIfTI file (.nii / .nii.gz), a DICOM study (a
+ * picked or dropped folder as a PACS or CD exports it, or its files: the
+ * calcium-scoring series is chosen as the CLI chooses it), or a synthetic
+ * phantom. Everything is decoded here, in the tab; nothing is uploaded.
  */
 import { InputError } from '../src/base/errors.js';
-import { decodeDicomSeries, type DicomFile } from '../src/io/dicom.js';
+import { acquisitionNotes, type AcquisitionInfo } from '../src/io/acquisition.js';
+import { decodeDicomStudy, describeStudy } from '../src/io/dicom-study.js';
 import { decodeNifti, type NiftiHeader } from '../src/io/nifti.js';
 import { generatePhantom } from '../src/phantom/phantom.js';
 import type { LabelMap, Volume } from '../src/io/volume.js';
@@ -20,6 +22,11 @@ export interface LoadedScan {
   format: 'nifti' | 'dicom' | 'phantom';
   /** Ground truth, for phantoms. */
   truth?: { labels: LabelMap; score: ScanScore };
+  /** For a DICOM study: the series found and the one chosen, as lines (describeStudy). */
+  study?: string[];
+  /** What the acquisition says, and departures from the Agatston protocol (for the report). */
+  acquisition?: AcquisitionInfo;
+  notes: string[];
 }
 
 /** Thrown for a file that is not a CT volume we can score; the message says why. */
@@ -71,18 +78,16 @@ export async function openFiles(files: readonly File[], folderName?: string): Pr
   if (files.length === 1 && !(await hasDicmPrefix(files[0]!))) {
     throw new NotCtError(`${files[0]!.name}: not a NIfTI (.nii, .nii.gz) or DICOM file; open a CT volume`);
   }
-  const folder = folderName ?? commonFolder(files) ?? 'DICOM series';
-  const dicom: DicomFile[] = [];
-  for (const f of files) dicom.push({ name: relativeName(f), bytes: new Uint8Array(await f.arrayBuffer()) });
-  let ct: Volume;
+  const folder = folderName ?? commonFolder(files) ?? 'DICOM study';
+  const sources = files.map((f) => ({ path: relativeName(f), read: async () => new Uint8Array(await f.arrayBuffer()) }));
   try {
-    ct = decodeDicomSeries(dicom, folder);
+    const study = await decodeDicomStudy(sources, folder);
+    checkLooksLikeCt(study.volume);
+    return { ct: study.volume, id: stem(folder), format: 'dicom', study: describeStudy(study.choice, folder), acquisition: study.acquisition, notes: study.notes };
   } catch (error) {
-    if (error instanceof InputError) throw new NotCtError(error.message);
+    if (error instanceof InputError && !(error instanceof NotCtError)) throw new NotCtError(error.message);
     throw error;
   }
-  checkLooksLikeCt(ct);
-  return { ct, id: stem(folder), format: 'dicom' };
 }
 
 async function openNifti(file: File): Promise<LoadedScan> {
@@ -96,7 +101,7 @@ async function openNifti(file: File): Promise<LoadedScan> {
   }
   checkLooksLikeCt(ct);
   const { nifti, ...volume } = ct;
-  return { ct: volume, nifti, id: stem(file.name), format: 'nifti' };
+  return { ct: volume, nifti, id: stem(file.name), format: 'nifti', notes: acquisitionNotes({}, volume.spacing[2]) };
 }
 
 async function hasDicmPrefix(file: File): Promise<boolean> {
@@ -147,5 +152,6 @@ export function makePhantom(seed: number, riskTarget: number): LoadedScan {
     id: `phantom-${seed}-risk${riskTarget}`,
     format: 'phantom',
     truth: { labels: p.labels, score: scoreScan(p.ct, p.labels) },
+    notes: [],
   };
 }

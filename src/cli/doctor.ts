@@ -79,6 +79,7 @@ export const doctor: Command = {
       console.log(JSON.stringify(report, null, 2));
     } else {
       console.log(`adapter     ${d.description || d.vendor} (${d.vendor}${d.architecture ? `, ${d.architecture}` : ''})${d.isSoftware ? ' [software: SwiftShader CPU fallback]' : ''}`);
+      for (const line of d.tried) console.log(`tried       ${line}`);
       console.log(`platform    ${d.platform}, robustness ${d.robustness ? 'on' : 'off (kernels bounds-check themselves)'}`);
       for (const [k, val] of Object.entries(report.limits)) console.log(`limit       ${k.padEnd(36)} ${val >= 2 ** 20 ? `${(val / 2 ** 20).toFixed(0)} MiB` : val}`);
       console.log(`features    ${report.features.join(', ') || '(none)'}`);

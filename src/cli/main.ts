@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `cacnet` command. */
+import { batch } from './batch.js';
 import { bench } from './bench.js';
 import { calibrate } from './calibrate.js';
 import { demo } from './demo.js';
@@ -7,11 +8,12 @@ import { doctor } from './doctor.js';
 import { evalCommand } from './eval.js';
 import { infer } from './infer.js';
 import { phantoms } from './phantoms.js';
+import { qrm } from './qrm.js';
 import { score } from './score.js';
 import { trainCommand } from './train.js';
 import { helpText, runCommand, type Command } from './run-command.js';
 
-const COMMANDS: Command[] = [demo, trainCommand, calibrate, infer, score, evalCommand, phantoms, bench, doctor];
+const COMMANDS: Command[] = [demo, trainCommand, calibrate, infer, batch, score, evalCommand, phantoms, qrm, bench, doctor];
 
 function usage(): string {
   return [

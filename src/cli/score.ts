@@ -2,29 +2,31 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../base/errors.js';
-import { readScan } from '../io/read-scan.js';
 import { readNifti } from '../io/nifti-file.js';
 import { scoreScan } from '../scoring/score.js';
 import { PRESETS } from '../scoring/presets.js';
 import { writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
 import { printScore, scanId } from './scan-output.js';
 import { UsageError, type Command } from './run-command.js';
+import { massScoring, printNotes, readScanFor, scanMeta, SCAN_HELP, SCAN_OPTIONS } from './scan-options.js';
 
 export const score: Command = {
   name: 'score',
   summary: 'Agatston, volume, mass and risk per artery from a CT and a label map',
-  usage: 'cacnet score <ct.nii[.gz] | dicom-folder> <labels.nii[.gz]> [--out DIR] [--preset NAME] [--connectivity 6|26]',
-  options: { out: { type: 'string' }, preset: { type: 'string' }, connectivity: { type: 'string' }, 'min-volume': { type: 'string' } },
+  usage: 'cacnet score <ct.nii[.gz] | dicom-folder> <labels.nii[.gz]> [--out DIR] [--preset NAME] [--connectivity 6|26] [--mass-calibration F | --calibration-phantom P]',
+  options: { out: { type: 'string' }, preset: { type: 'string' }, connectivity: { type: 'string' }, 'min-volume': { type: 'string' }, ...SCAN_OPTIONS },
   help: [
     '  --out DIR           write <id>.json (and a montage) there',
     `  --preset NAME       scoring conventions: ${Object.keys(PRESETS).join(', ')} (default orcascore)`,
     '  --connectivity N    6 (default) or 26',
     '  --min-volume MM3    smallest lesion counted (default 1.5)',
+    ...SCAN_HELP,
   ],
   async run(v, positionals) {
     if (positionals.length !== 2) throw new UsageError('give a CT (NIfTI or DICOM folder) and a label map (NIfTI)');
     const [ctPath, labelPath] = positionals as [string, string];
-    const ct = await readScan(ctPath);
+    const mass = await massScoring(v);
+    const ct = await readScanFor(ctPath, v);
     const lab = await readNifti(labelPath);
     if (lab.dims.some((d, i) => d !== ct.dims[i])) throw new InputError(`${labelPath}: label map is ${lab.dims.join('x')}, the CT is ${ct.dims.join('x')}`);
     const data = new Uint8Array(lab.data.length);
@@ -38,12 +40,13 @@ export const score: Command = {
     const minVol = v['min-volume'] === undefined ? undefined : Number(v['min-volume']);
     if (minVol !== undefined && !(minVol >= 0)) throw new UsageError(`--min-volume must be a number >= 0, got '${v['min-volume']}'`);
     const labels = { data, dims: ct.dims, spacing: ct.spacing, affine: ct.affine };
-    const s = scoreScan(ct, labels, { preset: v.preset as string | undefined, connectivity: connectivity as 6 | 26 | undefined, minLesionVolumeMm3: minVol });
+    const s = scoreScan(ct, labels, { preset: v.preset as string | undefined, connectivity: connectivity as 6 | 26 | undefined, minLesionVolumeMm3: minVol, ...mass });
     printScore(s);
+    printNotes(ct);
     if (v.out) {
       const id = scanId(ctPath);
       await mkdir(v.out as string, { recursive: true });
-      await writeScanReportJson(join(v.out as string, `${id}.json`), s, { id, source: ctPath, dims: ct.dims, spacing: ct.spacing, software: 'cacnet score' });
+      await writeScanReportJson(join(v.out as string, `${id}.json`), s, { id, source: ctPath, dims: ct.dims, spacing: ct.spacing, software: 'cacnet score', ...scanMeta(ct) });
       if (s.lesions.length) await writeMontagePng(join(v.out as string, `${id}_montage.png`), ct, labels);
     }
   },

@@ -28,6 +28,8 @@ export interface AdapterDescription {
   isSoftware: boolean;
   platform: 'node' | 'browser';
   robustness: boolean;
+  /** How the adapter was found, one line per attempt (Node). */
+  tried: string[];
 }
 
 export interface AcquiredDevice {
@@ -62,6 +64,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   let adapter: GPUAdapter | undefined;
   let swift = false;
   let hostThreads = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
+  let tried: string[] = [];
   if (platform === 'node') {
     const os = await import('node:os');
     hostThreads = os.availableParallelism?.() ?? os.cpus().length;
@@ -80,6 +83,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     }
     adapter = got.adapter;
     swift = got.usedSwiftShader;
+    tried = got.tried;
   } else {
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu) throw new GpuUnavailableError('this browser has no WebGPU (navigator.gpu is missing); try a recent Chrome or Edge');
@@ -104,6 +108,7 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     isSoftware: swift || /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
     platform,
     robustness,
+    tried,
   };
   return { adapter, device, description, hostThreads };
 }

@@ -8,6 +8,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { vulkanDriverManifests, vulkanManifestDirs } from './vulkan-drivers.js';
 
 /** Places where a SwiftShader Vulkan ICD manifest is known to live. */
 const ICD_DIRS = [
@@ -53,6 +54,8 @@ export interface NodeGpuResult {
   adapter: GPUAdapter;
   usedSwiftShader: boolean;
   icd?: string;
+  /** What was tried, in order, one line each (cacnet doctor prints them). */
+  tried: string[];
 }
 
 async function loadDawn(): Promise<{ create: (flags: string[]) => GPU }> {
@@ -79,20 +82,30 @@ const instances: GPU[] = [];
 export async function requestNodeAdapter(opts: NodeGpuOptions): Promise<NodeGpuResult | undefined> {
   const dawn = await loadDawn();
   const flags = opts.enableToggles.length ? [`enable-dawn-features=${opts.enableToggles.join(',')}`] : [];
+  const tried: string[] = [];
   const request = async () => {
     const gpu = dawn.create(flags);
     instances.push(gpu);
     return (await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' })) ?? undefined;
   };
   if (opts.adapter !== 'swiftshader' && !process.env.VK_ICD_FILENAMES?.includes('swiftshader')) {
-    const hw = await request();
-    if (hw) return { adapter: hw, usedSwiftShader: false };
-    if (opts.adapter === 'hardware') return undefined;
+    const manifests = vulkanDriverManifests();
+    // With no driver manifest the probe cannot succeed and only makes native code print
+    // warnings on stderr (see vulkan-drivers.ts); 'hardware' asks anyway.
+    if (manifests.length === 0 && opts.adapter === 'auto') {
+      tried.push(`hardware GPU: skipped, no Vulkan driver manifest (searched ${vulkanManifestDirs().join(', ')})`);
+    } else {
+      const hw = await request();
+      tried.push(`hardware GPU: ${hw ? 'found' : 'no adapter'} (Vulkan drivers: ${manifests.join(', ') || 'none'})`);
+      if (hw) return { adapter: hw, usedSwiftShader: false, tried };
+      if (opts.adapter === 'hardware') return undefined;
+    }
   }
   const icd = findSwiftShaderIcd(opts.icdSearchDirs);
   if (!icd) return undefined;
   // The Vulkan loader reads this variable when Dawn creates its instance.
   process.env.VK_ICD_FILENAMES = icd;
   const sw = await request();
-  return sw ? { adapter: sw, usedSwiftShader: true, icd } : undefined;
+  tried.push(`SwiftShader (CPU): ${sw ? 'found' : 'no adapter'} (${icd})`);
+  return sw ? { adapter: sw, usedSwiftShader: true, icd, tried } : undefined;
 }

@@ -17,4 +17,7 @@ export * from './report-json.js';
 export * from './report-csv.js';
 export * from './montage.js';
 export * from './report-files.js';
+export * from './batch-csv.js';
+export * from './qrm-phantom.js';
+export * from './qrm-calibration.js';
 export { checkCt, checkLabels } from './validate.js';

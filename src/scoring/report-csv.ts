@@ -7,6 +7,9 @@
 import { ARTERIES } from '../io/volume.js';
 import type { ArteryScore, ScanScore } from './score.js';
 
+/** What a CSV row needs of a score (a ScanScore, or one read back from a JSON report). */
+export type ScoreSummary = Pick<ScanScore, 'perArtery' | 'total' | 'riskCategory' | 'riskLabel'>;
+
 export interface CsvRow {
   id: string;
   score: ScanScore;
@@ -21,7 +24,7 @@ const FIELDS = [
   ['lesions', 'lesionCount'],
 ] as const;
 
-function scoreColumns(prefix: string): string[] {
+export function scoreColumns(prefix: string): string[] {
   const cols: string[] = [];
   for (const s of SCOPES) for (const [name] of FIELDS) cols.push(`${prefix}${s}_${name}`);
   cols.push(`${prefix}risk_category`, `${prefix}risk_label`);
@@ -29,15 +32,15 @@ function scoreColumns(prefix: string): string[] {
 }
 
 /** Numbers to 4 decimals without trailing zeros: enough for mm^3 and mg, free of float noise. */
-function num(x: number): string {
+export function num(x: number): string {
   return Number.isFinite(x) ? String(Number(x.toFixed(4))) : '';
 }
 
-function quote(field: string): string {
+export function quote(field: string): string {
   return /[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
 }
 
-function scoreCells(s: ScanScore | undefined): string[] {
+export function scoreCells(s: ScoreSummary | undefined): string[] {
   if (s === undefined) return new Array<string>(SCOPES.length * FIELDS.length + 2).fill('');
   const cells: string[] = [];
   for (const scope of SCOPES) {

@@ -4,6 +4,7 @@
  * can always be traced to how it was made.
  */
 
+import type { AcquisitionInfo } from '../io/acquisition.js';
 import type { ScanEvaluation } from './evaluate.js';
 import type { Lesion, ScanScore } from './score.js';
 
@@ -20,6 +21,10 @@ export interface ScanReportMeta {
   software?: string;
   /** ISO time; left out unless given so reports of the same input are byte-identical. */
   createdAt?: string;
+  /** The series scored and how it was acquired (DICOM). */
+  acquisition?: AcquisitionInfo;
+  /** Departures from the Agatston protocol (kVp, slice thickness), padding replaced: see acquisitionNotes. */
+  notes?: string[];
   /** Anything else worth keeping (model checkpoint, fold, ...). */
   extra?: Record<string, unknown>;
 }

@@ -17,12 +17,14 @@ import { DEFAULT_RISK_THRESHOLDS, riskCategory, riskLabel, validateRiskThreshold
 import { checkCt, checkLabels } from './validate.js';
 
 /**
- * Default mass calibration factor, mg per (mm^3 x HU): mass = volume x mean HU x c.
- * 0.001 mg/(mm^3 HU) = 1 mg of calcium hydroxyapatite per cm^3 per HU, the usual
- * nominal equivalence. Phantom-measured factors vary with scanner, kVp and
- * reconstruction, so absolute masses need `massCalibration` from a calibration
- * phantom (factor = insert density / insert mean HU); with the default, mass is
- * comparable within this project, not across scanners.
+ * Default mass calibration factor, mg per (mm^3 x HU): mass = volume x (mean HU -
+ * zero HU) x c. 0.001 mg/(mm^3 HU) = 1 mg of calcium hydroxyapatite per cm^3 per
+ * HU, the usual nominal equivalence, with water (0 HU) as zero. Phantom-measured
+ * factors vary with scanner, kVp and reconstruction, so absolute masses need
+ * `massCalibration` and `massZeroHU` from a calibration phantom's rods
+ * (src/scoring/qrm-phantom.ts: c = 200 mg/cm^3 / (HU of the 200 mg/cm^3 rod -
+ * HU of the water-equivalent rod)); with the defaults, mass is comparable within
+ * this project, not across scanners.
  */
 export const DEFAULT_MASS_CALIBRATION = 0.001;
 
@@ -35,6 +37,8 @@ export interface ScoringOptions {
   minLesionVolumeMm3?: number;
   /** mg / (mm^3 x HU); default DEFAULT_MASS_CALIBRATION. */
   massCalibration?: number;
+  /** HU that means 0 mg HA/cm^3 (a phantom's water-equivalent rod); default 0. */
+  massZeroHU?: number;
   /** Total-Agatston category boundaries (default [0, 10, 100, 400]). */
   riskThresholds?: number[];
   /** Named convention ('orcascore' default, 'siemens', 'ge'); explicit options override it. */
@@ -71,6 +75,7 @@ export interface ScoringConventions {
   minLesionVolumeMm3: number;
   sliceThicknessNormalisation: string;
   massCalibration: number;
+  massZeroHU: number;
   riskThresholds: number[];
   preset: string;
 }
@@ -89,6 +94,7 @@ export interface ResolvedOptions {
   connectivity: 6 | 26;
   minLesionVolumeMm3: number;
   massCalibration: number;
+  massZeroHU: number;
   riskThresholds: number[];
   preset: string;
   sliceThicknessMm: number | undefined;
@@ -103,6 +109,7 @@ export function resolveOptions(opts: ScoringOptions = {}): ResolvedOptions {
     connectivity: opts.connectivity ?? p.connectivity,
     minLesionVolumeMm3: opts.minLesionVolumeMm3 ?? p.minLesionVolumeMm3,
     massCalibration: opts.massCalibration ?? DEFAULT_MASS_CALIBRATION,
+    massZeroHU: opts.massZeroHU ?? 0,
     riskThresholds: [...(opts.riskThresholds ?? DEFAULT_RISK_THRESHOLDS)],
     preset,
     sliceThicknessMm: opts.sliceThicknessMm,
@@ -117,6 +124,7 @@ export function resolveOptions(opts: ScoringOptions = {}): ResolvedOptions {
   if (!Number.isFinite(r.massCalibration) || r.massCalibration <= 0) {
     throw new InputError(`massCalibration must be a finite number > 0, got ${r.massCalibration}`);
   }
+  if (!Number.isFinite(r.massZeroHU)) throw new InputError(`massZeroHU must be finite, got ${r.massZeroHU}`);
   if (r.sliceThicknessMm !== undefined && !(Number.isFinite(r.sliceThicknessMm) && r.sliceThicknessMm > 0)) {
     throw new InputError(`sliceThicknessMm must be a finite number > 0, got ${r.sliceThicknessMm}`);
   }
@@ -198,7 +206,7 @@ export function scoreScan(ct: Volume, labels: LabelMap, opts?: ScoringOptions): 
       voxels: n,
       volumeMm3,
       agatston: lesionAgatston(idx, hu, ct.dims, ct.spacing, thickness),
-      massMg: volumeMm3 * meanHU * o.massCalibration,
+      massMg: volumeMm3 * (meanHU - o.massZeroHU) * o.massCalibration,
       peakHU,
       meanHU,
       centroidMm: toWorld(si / n, sj / n, sk / n, ct),
@@ -225,6 +233,7 @@ export function scoreScan(ct: Volume, labels: LabelMap, opts?: ScoringOptions): 
       minLesionVolumeMm3: o.minLesionVolumeMm3,
       sliceThicknessNormalisation: sliceThicknessConvention(thickness),
       massCalibration: o.massCalibration,
+      massZeroHU: o.massZeroHU,
       riskThresholds: o.riskThresholds,
       preset: o.preset,
     },

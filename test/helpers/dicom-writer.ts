@@ -80,10 +80,16 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** A Part-10 file: `transferSyntax` goes in the meta group, `encoding` is how the data set is written. */
-export function encodeDicomFile(elements: DicomElement[], transferSyntax: string, encoding: Encoding, sopInstanceUid = '1.2.3.4.5'): Uint8Array {
+export function encodeDicomFile(
+  elements: DicomElement[],
+  transferSyntax: string,
+  encoding: Encoding,
+  sopInstanceUid = '1.2.3.4.5',
+  mediaStorageSopClass = '1.2.840.10008.5.1.4.1.1.2',
+): Uint8Array {
   const meta = [
     { tag: 0x00020001, vr: 'OB', value: Uint8Array.of(0, 1) },
-    { tag: 0x00020002, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
+    { tag: 0x00020002, vr: 'UI', value: mediaStorageSopClass },
     { tag: 0x00020003, vr: 'UI', value: sopInstanceUid },
     { tag: 0x00020010, vr: 'UI', value: transferSyntax },
     { tag: 0x00020012, vr: 'UI', value: '1.2.826.0.1.3680043.10.1' },
@@ -111,6 +117,8 @@ export interface CtSlice {
   bitsStored?: number;
   slope?: number;
   intercept?: number;
+  /** More elements (ImageType, KVP, ...); one with a tag already written replaces it. */
+  extra?: DicomElement[];
 }
 
 const ds = (values: number[]) => values.map((v) => String(+v.toPrecision(10))).join('\\');
@@ -118,7 +126,7 @@ const ds = (values: number[]) => values.map((v) => String(+v.toPrecision(10))).j
 /** The elements of a single-frame CT image slice. */
 export function ctSliceElements(s: CtSlice): DicomElement[] {
   const bitsStored = s.bitsStored ?? 16;
-  return [
+  const base: DicomElement[] = [
     { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
     { tag: 0x00080018, vr: 'UI', value: `${s.seriesUid}.${s.instanceNumber}` },
     { tag: 0x00080060, vr: 'CS', value: 'CT' },
@@ -139,6 +147,37 @@ export function ctSliceElements(s: CtSlice): DicomElement[] {
     { tag: 0x00281053, vr: 'DS', value: ds([s.slope ?? 1]) },
     { tag: 0x7fe00010, vr: 'OW', value: s.pixels },
   ];
+  return [...base.filter((e) => !s.extra?.some((x) => x.tag === e.tag)), ...(s.extra ?? [])];
+}
+
+/** The value of an explicit-VR little-endian sequence (SQ) of `items`, each with explicit length. */
+export function encodeSequence(items: DicomElement[][]): Uint8Array {
+  return concat(
+    items.map((item) => {
+      const body = concat([...item].sort((a, b) => a.tag - b.tag).map((e) => encodeElement(e, 'explicitLE')));
+      const head = new Uint8Array(8);
+      const view = new DataView(head.buffer);
+      view.setUint16(0, 0xfffe, true);
+      view.setUint16(2, 0xe000, true);
+      view.setUint32(4, body.length, true);
+      return concat([head, body]);
+    }),
+  );
+}
+
+/** A DICOMDIR whose IMAGE records reference `files` (each a list of path components, e.g. ['DICOM', 'IM1']). */
+export function encodeDicomdir(files: string[][]): Uint8Array {
+  const records = files.map((parts) => [
+    { tag: 0x00041430, vr: 'CS', value: 'IMAGE' },
+    { tag: 0x00041500, vr: 'CS', value: parts.join('\\') },
+  ]);
+  return encodeDicomFile(
+    [{ tag: 0x00041220, vr: 'SQ', value: encodeSequence(records) }],
+    TRANSFER_SYNTAX.explicitLE,
+    'explicitLE',
+    '1.2.826.0.1.3680043.10.1.9',
+    '1.2.840.10008.1.3.10',
+  );
 }
 
 /** A CT slice as a Part-10 file in the given encoding. */
