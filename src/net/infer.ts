@@ -159,12 +159,21 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
  */
 export function labelsFromProbabilities(probabilities: Float32Array[], ct: Volume, thresholdHU: number, calciumProbability: number | readonly number[]): LabelMap {
   const labels = new Uint8Array(ct.data.length);
+  const decide = calciumDecision(probabilities, calciumProbability);
+  for (let v = 0; v < labels.length; v++) if (ct.data[v]! >= thresholdHU) labels[v] = decide(v);
+  return { data: labels, dims: [...ct.dims], spacing: [...ct.spacing], affine: [...ct.affine] };
+}
+
+/**
+ * The label of element v of per-class probabilities (background first): its
+ * most probable artery when its calcium probability 1 − P(background) reaches
+ * the operating point (one value, or one per artery: that artery's), else 0.
+ */
+export function calciumDecision(probabilities: Float32Array[], calciumProbability: number | readonly number[]): (v: number) => number {
   const point = typeof calciumProbability === 'number' ? probabilities.slice(1).map(() => calciumProbability) : calciumProbability;
-  for (let v = 0; v < labels.length; v++) {
-    if (ct.data[v]! < thresholdHU) continue;
+  return (v) => {
     let best = 1;
     for (let c = 2; c < probabilities.length; c++) if (probabilities[c]![v]! > probabilities[best]![v]!) best = c;
-    if (1 - probabilities[0]![v]! >= point[best - 1]!) labels[v] = best;
-  }
-  return { data: labels, dims: [...ct.dims], spacing: [...ct.spacing], affine: [...ct.affine] };
+    return 1 - probabilities[0]![v]! >= point[best - 1]! ? best : 0;
+  };
 }

@@ -14,7 +14,7 @@ import type { CacNet } from './cacnet.js';
 import { normaliseHu } from './data.js';
 import { locateHeart, type HeartLocation } from './heart-locator.js';
 import { applyArteryPrior } from './artery-prior.js';
-import { DEFAULT_INFERENCE, predictGrid, type InferenceOptions } from './infer.js';
+import { calciumDecision, DEFAULT_INFERENCE, predictGrid, type InferenceOptions } from './infer.js';
 import { buildWorkingGrid, type WorkingGrid } from './working-grid.js';
 
 /** The network's input on a working grid: normalised mean and max HU, interleaved per cell (channels last). */
@@ -64,14 +64,8 @@ export async function segmentOnWorkingGrid(rt: Runtime, model: CacNet, ct: Volum
  * reaches that artery's operating point.
  */
 export function nativeLabels(probabilities: Float32Array[], grid: WorkingGrid, ct: Volume, thresholdHU: number, calciumProbability: number | readonly number[]): LabelMap {
-  const point = typeof calciumProbability === 'number' ? probabilities.slice(1).map(() => calciumProbability) : calciumProbability;
-  const cells = probabilities[0]!.length;
-  const cellLabel = new Uint8Array(cells);
-  for (let c = 0; c < cells; c++) {
-    let best = 1;
-    for (let a = 2; a < probabilities.length; a++) if (probabilities[a]![c]! > probabilities[best]![c]!) best = a;
-    if (1 - probabilities[0]![c]! >= point[best - 1]!) cellLabel[c] = best;
-  }
+  const decide = calciumDecision(probabilities, calciumProbability);
+  const cellLabel = Uint8Array.from({ length: probabilities[0]!.length }, (_, c) => decide(c));
   const labels = new Uint8Array(ct.data.length);
   for (let v = 0; v < labels.length; v++) {
     const c = grid.cellOfVoxel[v]!;
