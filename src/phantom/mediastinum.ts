@@ -4,8 +4,10 @@
  * pulmonary trunk, and the fat column from spine to sternum.
  */
 
-import type { Rng } from '../base/rng.js';
+import type { Draws } from './draws.js';
+import { catmullRom } from './curves.js';
 import type { Skeleton } from './skeleton.js';
+import { TubeSet, type TubeSegment } from './tubes.js';
 import { add, normalize, type Vec3 } from './vec.js';
 
 /** Descending aorta and oesophagus (axial circles running the whole scan). */
@@ -19,13 +21,13 @@ export interface PosteriorMediastinum {
 }
 
 /** The descending aorta sits left-anterior of the vertebral body, the oesophagus to its right. */
-export function drawPosteriorMediastinum(r: Rng, s: Skeleton): PosteriorMediastinum {
-  const dAortaR = r.uniform(10, 13);
+export function drawPosteriorMediastinum(d: Draws, s: Skeleton): PosteriorMediastinum {
+  const dAortaR = d.uniform('descendingAortaRadiusMm', 10, 13);
   const aDir = normalize([-0.78, 0.62, 0]);
   const aDist = Math.hypot(s.spineRx * aDir[0], s.spineRy * aDir[1]) + dAortaR + 3;
   const dAortaX = aDir[0] * aDist;
   const dAortaY = s.spineY + aDir[1] * aDist;
-  const esoR = r.uniform(6, 8);
+  const esoR = d.uniform('oesophagusRadiusMm', 6, 8);
   return { dAortaX, dAortaY, dAortaR, esoX: dAortaX + dAortaR + esoR + 2, esoY: dAortaY + 4, esoR };
 }
 
@@ -51,15 +53,15 @@ export interface GreatVessels {
  * The aortic root sits at the top of the ventricles, right of and a little
  * behind the left main bifurcation (itself at the top of the AV ring).
  */
-export function drawGreatVessels(r: Rng, bifurcation: Vec3, heartCentre: Vec3): GreatVessels {
-  const rootR = r.uniform(13, 16);
-  const rootC = add(bifurcation, [r.uniform(19, 24), -r.uniform(5, 10), -r.uniform(1, 5)]);
-  const ascR = rootR * r.uniform(0.85, 0.95);
-  const ascTop = add(rootC, [r.uniform(4, 12), r.uniform(0, 10), 140]);
-  const svcR = r.uniform(8, 10);
-  const paR = r.uniform(12, 14);
+export function drawGreatVessels(d: Draws, bifurcation: Vec3, heartCentre: Vec3): GreatVessels {
+  const rootR = d.uniform('aorticRootRadiusMm', 13, 16);
+  const rootC = add(bifurcation, [d.uniform('rootRightOfLeftMainMm', 19, 24), -d.uniform('rootBehindLeftMainMm', 5, 10), -d.uniform('rootBelowLeftMainMm', 1, 5)]);
+  const ascR = rootR * d.uniform('ascendingToRootRadius', 0.85, 0.95);
+  const ascTop = add(rootC, [d.uniform('ascendingAortaRightMm', 4, 12), d.uniform('ascendingAortaForwardMm', 0, 10), 140]);
+  const svcR = d.uniform('svcRadiusMm', 8, 10);
+  const paR = d.uniform('pulmonaryTrunkRadiusMm', 12, 14);
   // Pulmonary trunk: in front of and left of the root, running up and back.
-  const paA = add(rootC, [-r.uniform(4, 8), r.uniform(20, 24), -r.uniform(2, 6)]);
+  const paA = add(rootC, [-d.uniform('pulmonaryTrunkLeftMm', 4, 8), d.uniform('pulmonaryTrunkForwardMm', 20, 24), -d.uniform('pulmonaryTrunkBelowMm', 2, 6)]);
   return {
     rootC,
     rootR,
@@ -73,6 +75,31 @@ export function drawGreatVessels(r: Rng, bifurcation: Vec3, heartCentre: Vec3): 
     paB: add(paA, [-14, -30, 45]),
     paR,
     columnX: heartCentre[0] * 0.3,
-    columnHalfW: r.uniform(16, 24),
+    columnHalfW: d.uniform('mediastinalFatHalfWidthMm', 16, 24),
   };
+}
+
+/**
+ * The aortic arch (scanner preset): the ascending aorta rises `archRiseMm`
+ * above the root, then arches back and left over to the descending aorta,
+ * which starts below it.
+ */
+export interface AorticArch {
+  /** Top of the ascending aorta and of the descending aorta (mm). */
+  topZ: number;
+  points: Vec3[];
+  radii: number[];
+  tubes: TubeSet;
+}
+
+export function drawAorticArch(d: Draws, gv: GreatVessels, pm: PosteriorMediastinum): { great: GreatVessels; arch: AorticArch } {
+  const topZ = gv.rootC[2] + d.ranged('archRiseMm');
+  const ascTop: Vec3 = [gv.ascTop[0], gv.ascTop[1], topZ];
+  const descTop: Vec3 = [pm.dAortaX, pm.dAortaY, topZ];
+  const crest: Vec3 = [(ascTop[0] + descTop[0]) / 2, (ascTop[1] + descTop[1]) / 2 + 5, topZ + d.ranged('archCrestMm')];
+  const points = catmullRom([ascTop, crest, descTop], 1);
+  const radii = points.map((_, i) => gv.ascR + ((pm.dAortaR - gv.ascR) * i) / Math.max(1, points.length - 1));
+  const segs: TubeSegment[] = [];
+  for (let i = 0; i + 1 < points.length; i++) segs.push({ a: points[i]!, b: points[i + 1]!, ra: radii[i]!, rb: radii[i + 1]!, owner: 0 });
+  return { great: { ...gv, ascTop }, arch: { topZ, points, radii, tubes: new TubeSet(segs, 8) } };
 }

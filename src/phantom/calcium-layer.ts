@@ -1,16 +1,17 @@
 /**
- * Sparse plaque signal over the CT: per touched voxel, the base HU, the added
- * HU, and the dominant artery; kept so that a calibration step can undo it.
+ * Sparse calcium signal over the CT: per touched voxel, the base HU, the added
+ * HU, and the label of the calcification adding most (an artery, or a kind of
+ * non-coronary calcium); kept so that a calibration step can undo plaques.
  */
-export class PlaqueLayer {
+export class CalciumLayer {
   readonly slot = new Map<number, number>();
   readonly voxel: number[] = [];
   readonly base: number[] = [];
   readonly sum: number[] = [];
   readonly best: number[] = [];
-  readonly artery: number[] = [];
+  readonly label: number[] = [];
 
-  add(v: number, baseHU: number, hu: number, artery: number): void {
+  add(v: number, baseHU: number, hu: number, label: number): void {
     let s = this.slot.get(v);
     if (s === undefined) {
       s = this.voxel.length;
@@ -19,12 +20,12 @@ export class PlaqueLayer {
       this.base.push(baseHU);
       this.sum.push(0);
       this.best.push(0);
-      this.artery.push(0);
+      this.label.push(0);
     }
     this.sum[s]! += hu;
     if (hu > this.best[s]!) {
       this.best[s] = hu;
-      this.artery[s] = artery;
+      this.label[s] = label;
     }
   }
 }
