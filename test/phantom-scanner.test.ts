@@ -1,5 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/base/errors.js';
+import { phantoms } from '../src/cli/phantoms.js';
+import { runCommand } from '../src/cli/run-command.js';
+import { readNifti } from '../src/io/nifti-file.js';
+import type { CohortManifest } from '../src/phantom/cohort-files.js';
 import { Rng } from '../src/base/rng.js';
 import { CALCIUM_KIND_CODES } from '../src/phantom/noncoronary-calcium.js';
 import { generatePhantom, type Phantom } from '../src/phantom/phantom.js';
@@ -233,19 +240,54 @@ describe('scanner preset: phantoms', () => {
     expect(s.parameters.noiseHU).toBeCloseTo(p.meta.noiseHU, 5);
   }, 120_000);
 
-  it('builds a 512 x 512 x 80 scan', () => {
-    const t0 = performance.now();
+  it('builds a 512 x 512 x 80 scan in seconds of CPU', () => {
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    const c0 = cpu();
     const p = generatePhantom({ seed: 11, preset: 'scanner', riskTarget: 2 });
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = cpu() - c0;
     expect(p.ct.dims).toEqual([512, 512, 80]);
     expect(p.meta.riskMatched).toBe(true);
-    // About 4-6 s on one core of the reference machine; generous for a shared one.
-    expect(seconds).toBeLessThan(60);
-  }, 120_000);
+    // CPU time, not wall time: other jobs on a shared machine stretch the latter. 4-7 s measured under load.
+    expect(seconds).toBeLessThan(20);
+  }, 300_000);
 
   it('rejects options that do not fit the preset, in one line', () => {
     expect(() => generatePhantom({ seed: 1, preset: 'scanner', split: 'test' as PhantomSplit })).toThrow(InputError);
     expect(() => generatePhantom({ seed: 1, preset: 'small', split: 'train' })).toThrow(/scanner preset only/);
     expect(() => generatePhantom({ seed: 1, preset: 'scanner', dims: [64, 64, 16] })).toThrow(/do not apply/);
+  });
+});
+
+describe('scanner preset: cohorts on disk', () => {
+  let dir = '';
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('cacnet phantoms --preset scanner --split heldout writes CT, labels, the non-coronary volume and meta.scanner', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cacnet-scanner-'));
+    // Cohort seed 8: its first (risk 0) case has a 256 x 256 grid.
+    const code = await runCommand(phantoms, ['--out', dir, '--preset', 'scanner', '--split', 'heldout', '--count', '1', '--seed', '8']);
+    expect(code).toBe(0);
+    const manifest: CohortManifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    const c = manifest.cases[0]!;
+    expect(manifest.cohort).toEqual({ seed: 8, count: 1, preset: 'scanner', split: 'heldout' });
+    expect(c.files.nonCoronary).toBe(`${c.id}_noncoronary.nii.gz`);
+    expect(c.scanner!.split).toBe('heldout');
+    const again = generatePhantom({ seed: c.seed, preset: 'scanner', split: 'heldout', riskTarget: c.riskTarget });
+    expect(c.scanner).toEqual(JSON.parse(JSON.stringify(again.meta.scanner)));
+    const nc = await readNifti(join(dir, c.files.nonCoronary!));
+    expect(nc.dims).toEqual(again.ct.dims);
+    expect(bytes(Uint8Array.from(nc.data)).equals(bytes(again.nonCoronary))).toBe(true);
+    const ct = await readNifti(join(dir, c.files.ct));
+    expect(bytes(Float32Array.from(ct.data)).equals(bytes(again.ct.data))).toBe(true);
+  }, 120_000);
+
+  it('refuses a split without the scanner preset and an unknown split', async () => {
+    await expect(runCommand(phantoms, ['--out', '/tmp/x', '--split', 'heldout'])).resolves.not.toBe(0);
+    await expect(runCommand(phantoms, ['--out', '/tmp/x', '--preset', 'scanner', '--split', 'test'])).resolves.not.toBe(0);
   });
 });

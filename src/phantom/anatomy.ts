@@ -18,9 +18,12 @@ import { LEGACY_COURSE, drawCourse, drawCoronaryTree, drawLeftMainBifurcation, t
 import type { Draws } from './draws.js';
 import { drawHeart, heartTissue, type Heart, type HeartLayout } from './heart.js';
 import {
+  airwayTissue,
+  drawAirway,
   drawAorticArch,
   drawGreatVessels,
   drawPosteriorMediastinum,
+  type Airway,
   type AorticArch,
   type GreatVessels,
   type PosteriorMediastinum,
@@ -34,6 +37,7 @@ import {
   drawArms,
   drawBodyWall,
   drawDiaphragm,
+  hila,
   lungOffset,
   type Arms,
   type BodyWall,
@@ -76,6 +80,7 @@ export class Anatomy {
   /** Scanner preset only: the aortic arch and arms hanging beside the chest (null when raised). */
   readonly arch: AorticArch | null = null;
   readonly arms: Arms | null = null;
+  readonly airway: Airway | null = null;
   readonly summary: AnatomySummary;
   /** The descending aorta ends at the arch (no arch: it runs through the scan). */
   private readonly descendingTopZ: number;
@@ -113,6 +118,7 @@ export class Anatomy {
       great = withArch.great;
       this.arch = withArch.arch;
       this.arms = drawArms(d.fork('arms'), this.body);
+      this.airway = drawAirway(d.fork('airway'), great, this.posterior, withArch.arch, hila(this.skeleton, this.heart), this.skeleton.spineY + this.skeleton.spineRy);
     }
     this.great = great;
     this.descendingTopZ = this.arch ? this.arch.topZ : Infinity;
@@ -146,6 +152,13 @@ export class Anatomy {
       epicardialFatMm: this.heartLayout.fatMm,
       tissueHU: hu,
     };
+  }
+
+  /** Inside the pleural boundary (the rib cage's inner ellipse), with a 5% margin. */
+  insideRibCage(x: number, y: number): boolean {
+    const cx = x / this.skeleton.cageA;
+    const cy = (y - this.skeleton.cageCy) / this.skeleton.cageB;
+    return cx * cx + cy * cy <= 1.1;
   }
 
   /** Lung parenchyma is denser posteriorly (gravity). */
@@ -220,6 +233,12 @@ export class Anatomy {
       const heartT = heartTissue(hl, hx, hy, hz);
       if (heartT >= 0) return heartT;
       nearHeart = heartT === -2;
+    }
+
+    // The airway (scanner preset) gives way to the heart: the left bronchus runs just above the atrium.
+    if (this.airway) {
+      const air = airwayTissue(this.airway, x, y, z);
+      if (air >= 0) return air;
     }
 
     const below = belowDiaphragmTissue(this.diaphragm, x, y, z);

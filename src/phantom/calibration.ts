@@ -12,10 +12,9 @@ import type { Rng } from '../base/rng.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import { scoreScan, type ScanScore, type ScoringOptions } from '../scoring/score.js';
 import type { Anatomy } from './anatomy.js';
-import { rasterizeBlobs } from './blob.js';
 import type { Grid } from './grid.js';
 import { THRESHOLD_HU, growLabels } from './ground-truth.js';
-import { blurInPlane, toStoredHU, type Psf } from './image.js';
+import { toStoredHU, type Psf } from './image.js';
 import { CalciumLayer } from './calcium-layer.js';
 import { PlaqueSampler, type Plaque, type PlaqueLayout, type PlaqueStyle } from './plaques.js';
 import { TISSUE } from './tissue.js';
@@ -66,18 +65,8 @@ class PlaqueRenderer {
       const shape = sampler.shapeFor(l, l.tiny ? l.volumeMm3 : l.volumeMm3 * scaleK);
       const artery = anat.vessels[l.vessel]!.artery;
       this.plaques.push({ ...l, ...shape, artery });
-      const f = rasterizeBlobs(shape.parts, g, psf.radius);
-      blurInPlane(f.frac, f.ni, f.nj, f.nk, psf.kx, psf.ky, false);
-      const excess = l.densityHU - this.blood;
-      for (let k = 0; k < f.nk; k++)
-        for (let j = 0; j < f.nj; j++)
-          for (let i = 0; i < f.ni; i++) {
-            const add = f.frac[i + f.ni * (j + f.nj * k)]! * excess;
-            if (add < 0.5) continue;
-            const v = f.i0 + i + g.nx * (f.j0 + j + g.ny * (f.k0 + k));
-            // ctData still holds the base HU here: plaques are applied after all are rasterised.
-            layer.add(v, ctData[v]!, add, artery);
-          }
+      // ctData still holds the base HU here: plaques are applied after all are rasterised.
+      layer.addBlurred(ctData, g, shape.parts, psf, l.densityHU - this.blood, artery);
     }
     for (let s = 0; s < layer.voxel.length; s++) {
       ctData[layer.voxel[s]!] = toStoredHU(layer.base[s]! + layer.sum[s]!);

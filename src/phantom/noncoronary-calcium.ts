@@ -14,7 +14,7 @@ import { CalciumLayer } from './calcium-layer.js';
 import { addBlob, rasterizeBlobs, type Blob } from './blob.js';
 import type { Grid } from './grid.js';
 import { THRESHOLD_HU, growLabels } from './ground-truth.js';
-import { blurInPlane, type Psf } from './image.js';
+import type { Psf } from './image.js';
 import { round3 } from './round.js';
 import { TISSUE } from './tissue.js';
 import type { Vec3 } from './vec.js';
@@ -110,19 +110,7 @@ export function nonCoronaryLabels(ct: Float32Array, g: Grid, calcifications: rea
   const out = new Uint8Array(ct.length);
   if (calcifications.length === 0) return out;
   const layer = new CalciumLayer();
-  for (const c of calcifications) {
-    const f = rasterizeBlobs(c.blobs, g, psf.radius);
-    blurInPlane(f.frac, f.ni, f.nj, f.nk, psf.kx, psf.ky, false);
-    const excess = c.densityHU - blood;
-    for (let k = 0; k < f.nk; k++)
-      for (let j = 0; j < f.nj; j++)
-        for (let i = 0; i < f.ni; i++) {
-          const add = f.frac[i + f.ni * (j + f.nj * k)]! * excess;
-          if (add < 0.5) continue;
-          const v = f.i0 + i + g.nx * (f.j0 + j + g.ny * (f.k0 + k));
-          layer.add(v, ct[v]!, add, CALCIUM_KIND_CODES[c.kind]);
-        }
-  }
+  for (const c of calcifications) layer.addBlurred(ct, g, c.blobs, psf, c.densityHU - blood, CALCIUM_KIND_CODES[c.kind]);
   growLabels(ct, out, blocked, g, layer, 0.5 * (THRESHOLD_HU - blood));
   return out;
 }

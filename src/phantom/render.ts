@@ -92,35 +92,40 @@ function classifyCentres(anat: Anatomy, g: Grid): Uint8Array {
   return tissue;
 }
 
-/** Tissues with nothing thinner than a few mm inside them (fat is not: it holds the coronaries). */
+/** Tissues with nothing thinner than a few mm inside them (fat inside the rib cage is not: it holds the coronaries). */
 const BULK = new Uint8Array(32);
 for (const t of [TISSUE.air, TISSUE.lung, TISSUE.muscle, TISSUE.blood, TISSUE.myocardium, TISSUE.liver, TISSUE.abdomen]) BULK[t] = 1;
 
 /**
- * The same on fine grids, classifying about a third of the centres: every
- * other voxel along x and y first, then a voxel between samples that agree on
- * a bulk tissue takes it, and every other voxel is classified.
+ * The same on fine grids (scanner preset), classifying about 40% of the
+ * centres: every other voxel along x and y first; then a voxel between two
+ * samples that agree on a bulk tissue (or on fat outside the rib cage) takes
+ * it, and the others are classified. The thin structures (cortex, pericardium,
+ * coronaries, skin) lie between different tissues or in the fat inside the
+ * cage, so they are classified where they are.
  */
 function classifyCoarse(anat: Anatomy, g: Grid): Uint8Array {
   const { nx, ny } = g;
   const tissue = new Uint8Array(nx * ny * g.nz);
-  const at = (i: number, j: number, k: number, z: number) => anat.classify(g.ox - i * g.dx, g.oy - j * g.dy, z);
+  const x = (i: number) => g.ox - i * g.dx;
+  const y = (j: number) => g.oy - j * g.dy;
+  const takes = (t: number, i: number, j: number) => BULK[t] === 1 || (t === TISSUE.fat && !anat.insideRibCage(x(i), y(j)));
   for (let k = 0; k < g.nz; k++) {
     const z = g.oz + k * g.dz;
     const base = k * nx * ny;
-    for (let j = 0; j < ny; j += 2) for (let i = 0; i < nx; i += 2) tissue[base + j * nx + i] = at(i, j, k, z);
+    for (let j = 0; j < ny; j += 2) for (let i = 0; i < nx; i += 2) tissue[base + j * nx + i] = anat.classify(x(i), y(j), z);
     // Odd columns of even rows, then odd rows: their neighbours two apart are known.
     for (let j = 0; j < ny; j += 2)
       for (let i = 1; i < nx; i += 2) {
         const v = base + j * nx + i;
         const a = tissue[v - 1]!;
-        tissue[v] = i + 1 < nx && BULK[a] && tissue[v + 1] === a ? a : at(i, j, k, z);
+        tissue[v] = i + 1 < nx && tissue[v + 1] === a && takes(a, i, j) ? a : anat.classify(x(i), y(j), z);
       }
     for (let j = 1; j < ny; j += 2)
       for (let i = 0; i < nx; i++) {
         const v = base + j * nx + i;
         const a = tissue[v - nx]!;
-        tissue[v] = j + 1 < ny && BULK[a] && tissue[v + nx] === a ? a : at(i, j, k, z);
+        tissue[v] = j + 1 < ny && tissue[v + nx] === a && takes(a, i, j) ? a : anat.classify(x(i), y(j), z);
       }
   }
   return tissue;

@@ -63,6 +63,9 @@ export const SCANNER_RANGES = {
   // Great vessels.
   archRiseMm: { full: [45, 80], train: [45, 80], what: 'top of the aortic arch above the root, mm' },
   archCrestMm: { full: [12, 30], train: [12, 30], what: 'rise of the arch between ascending and descending aorta, mm' },
+  tracheaRadiusMm: { full: [7, 11], train: [7, 11], what: 'trachea radius, mm' },
+  tracheaXMm: { full: [-2, 8], train: [-2, 8], what: 'trachea, patient x (right of the midline), mm' },
+  carinaAboveRootMm: { full: [15, 45], train: [15, 45], what: 'carina above the aortic root centre (below the arch), mm' },
 } as const satisfies Record<string, ParameterRange>;
 
 export type ScannerParameter = keyof typeof SCANNER_RANGES;

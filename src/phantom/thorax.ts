@@ -111,6 +111,14 @@ export function lungOffset(s: Skeleton, gradHU: number, y: number): number {
   return f > 0 ? gradHU * Math.min(1, f) : 0;
 }
 
+/** The lung roots, where the vessels and main bronchi enter each lung. */
+export function hila(s: Skeleton, h: Heart): { right: Vec3; left: Vec3 } {
+  return {
+    right: [h.c[0] + h.halfExtent(0) + 8, s.spineY + s.spineRy + 30, h.c[2] + 18],
+    left: [-58, s.spineY + s.spineRy + 22, h.c[2] + 28],
+  };
+}
+
 /** Pulmonary vessel trees from both hila: random branching tubes, 4 mm down to under 1 mm. */
 export function buildLungVessels(r: Rng, s: Skeleton, h: Heart): TubeSegment[] {
   const segs: TubeSegment[] = [];
@@ -131,8 +139,7 @@ export function buildLungVessels(r: Rng, s: Skeleton, h: Heart): TubeSegment[] {
       }
     }
   };
-  const right: Vec3 = [h.c[0] + h.halfExtent(0) + 8, s.spineY + s.spineRy + 30, h.c[2] + 18];
-  const left: Vec3 = [-58, s.spineY + s.spineRy + 22, h.c[2] + 28];
+  const { right, left } = hila(s, h);
   for (const [hilum, side] of [
     [right, 1],
     [left, -1],
