@@ -126,3 +126,17 @@ export function addFastNoise(hu: Float32Array, r: Rng, sd: number, quantise: boo
 export function quantise(hu: Float32Array): void {
   for (let v = 0; v < hu.length; v++) hu[v] = toStoredHU(hu[v]!);
 }
+
+/**
+ * The scanner's side of image formation: the PSF blur, noise of `sd` HU and
+ * integer HU. 'polar' (small and realistic presets): white noise from the
+ * polar method after the blur, as they always had; 'white': the same with the
+ * fast draw; 'psf': noise added before the blur, taking the kernel's grain.
+ */
+export function blurAndNoise(hu: Float32Array, g: Grid, psf: Psf, sd: number, texture: 'polar' | 'white' | 'psf', r: Rng): void {
+  if (texture === 'psf') addFastNoise(hu, r, sd / psf.noiseGain, false);
+  blurInPlane(hu, g.nx, g.ny, g.nz, psf.kx, psf.ky, true);
+  if (texture === 'polar') addNoiseAndQuantise(hu, r, sd);
+  else if (texture === 'white') addFastNoise(hu, r, sd, true);
+  else quantise(hu);
+}

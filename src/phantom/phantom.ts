@@ -35,7 +35,7 @@ import { placeCalibratedPlaques } from './calibration.js';
 import { Draws } from './draws.js';
 import { fieldCentre, gridAffine, placeGrid, resolveGrid, type Grid } from './grid.js';
 import { boneZone } from './ground-truth.js';
-import { addFastNoise, addNoiseAndQuantise, blurInPlane, psfFor, quantise } from './image.js';
+import { blurAndNoise, psfFor } from './image.js';
 import { describePlaques, summariseScore, type PhantomMeta, type ScannerMeta } from './meta.js';
 import {
   addAorticCalcifications,
@@ -122,17 +122,7 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
 
   // 3. Point-spread function, noise and integer HU.
   const psf = psfFor(blurMm, g);
-  if (!setup) {
-    blurInPlane(hu, g.nx, g.ny, g.nz, psf.kx, psf.ky, true);
-    addNoiseAndQuantise(hu, root.fork('noise'), noiseHU);
-  } else if (setup.noiseTexture === 'psf') {
-    addFastNoise(hu, root.fork('noise'), noiseHU / psf.noiseGain, false);
-    blurInPlane(hu, g.nx, g.ny, g.nz, psf.kx, psf.ky, true);
-    quantise(hu);
-  } else {
-    blurInPlane(hu, g.nx, g.ny, g.nz, psf.kx, psf.ky, true);
-    addFastNoise(hu, root.fork('noise'), noiseHU, true);
-  }
+  blurAndNoise(hu, g, psf, noiseHU, setup ? setup.noiseTexture : 'polar', root.fork('noise'));
   const ct: Volume = { data: hu, dims: [g.nx, g.ny, g.nz], spacing: [g.dx, g.dy, g.dz], affine, source: `phantom seed ${opts.seed} (${o.presetName})` };
   const labels: LabelMap = { data: new Uint8Array(hu.length), dims: [g.nx, g.ny, g.nz], spacing: [g.dx, g.dy, g.dz], affine: [...affine] };
   const bone = boneZone(boneAny, g, psf.radius);
