@@ -14,4 +14,6 @@ export { buildModel, encodeModel, loadModel, readModelBundle, type ModelBundle }
 export * from './io/volume.js';
 export { generatePhantom, type Phantom, type PhantomOptions } from './phantom/phantom.js';
 export { generateCohort } from './phantom/cohort.js';
+export { SCANNER_RANGES, type PhantomSplit } from './phantom/scanner-ranges.js';
+export { CALCIUM_KIND_CODES, type CalciumKind } from './phantom/noncoronary-calcium.js';
 export * from './scoring/index.js';

@@ -9,7 +9,25 @@
  * phantom (say, the plaques) never shifts another (the anatomy, the noise).
  */
 
-import { checkSeed, hashString, mix32 } from './random.js';
+import { checkSeed, hashString, mix32, normalQuantile } from './random.js';
+
+/** Quantiles of the fast normal draw (see fillGaussianFast), built once. */
+let quantileTable: Float64Array | null = null;
+const QUANTILES = 4096;
+
+function normalTable(): Float64Array {
+  if (quantileTable) return quantileTable;
+  const t = new Float64Array(QUANTILES + 1);
+  for (let i = 0; i <= QUANTILES; i++) t[i] = normalQuantile((i + 0.5) / (QUANTILES + 1));
+  // Linear between quantiles is uniform within each of QUANTILES equally likely cells; scale to unit variance.
+  let v = 0;
+  for (let i = 0; i < QUANTILES; i++) v += (t[i]! * t[i]! + t[i]! * t[i + 1]! + t[i + 1]! * t[i + 1]!) / 3;
+  const s = 1 / Math.sqrt(v / QUANTILES);
+  for (let i = 0; i <= QUANTILES; i++) t[i]! *= s;
+  quantileTable = t;
+  return t;
+}
+
 
 export class Rng {
   private a: number;
@@ -127,6 +145,22 @@ export class Rng {
       const f = sd * Math.sqrt((-2 * Math.log(s)) / s);
       out[i++] = mean + u * f;
       if (i < n) out[i++] = mean + v * f;
+    }
+  }
+
+  /**
+   * Fills `out` with N(mean, sd) draws by inverse-CDF table lookup: one 32-bit
+   * draw each, linear between 4097 quantiles (tails cut at 3.5 sd), several
+   * times faster than the polar method. For image noise of the scanner preset.
+   */
+  fillGaussianFast(out: Float32Array, mean: number, sd: number): void {
+    const t = normalTable();
+    const scale = QUANTILES / 4294967296;
+    for (let i = 0; i < out.length; i++) {
+      const u = this.nextUint32() * scale;
+      const k = Math.floor(u);
+      const lo = t[k]!;
+      out[i] = mean + sd * (lo + (u - k) * (t[k + 1]! - lo));
     }
   }
 }

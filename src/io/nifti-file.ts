@@ -10,8 +10,10 @@ import { writeFileAtomic } from './atomic-write.js';
 import {
   decodeNifti,
   encodeCtNifti,
+  encodeCodeMapNifti,
   encodeLabelMapNifti,
   gzip,
+  type CodeMapSpec,
   type NiftiHeader,
   type NiftiReadOptions,
   type NiftiVolume,
@@ -49,6 +51,11 @@ export async function writeNifti(path: string, volume: Volume, options: NiftiWri
  */
 export async function writeLabelMap(path: string, labels: LabelMap, reference?: NiftiHeader): Promise<void> {
   await writeEncoded(path, encodeLabelMapNifti(labels, reference, path));
+}
+
+/** Writes a uint8 code map (e.g. kinds of calcium, see CodeMapSpec) like writeLabelMap. */
+export async function writeCodeMap(path: string, codes: LabelMap, spec: CodeMapSpec): Promise<void> {
+  await writeEncoded(path, encodeCodeMapNifti(codes, spec, undefined, path));
 }
 
 async function writeEncoded(path: string, nii: Uint8Array): Promise<void> {

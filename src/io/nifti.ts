@@ -523,25 +523,43 @@ export function encodeCtNifti(volume: Volume, options: NiftiWriteOptions = {}, n
   return encodeNifti(header, volume.data);
 }
 
+/** What the codes of a uint8 code map mean: the largest allowed, in words, and the header's description. */
+export interface CodeMapSpec {
+  maxCode: number;
+  meaning: string;
+  descrip: string;
+}
+
+export const LABEL_MAP_SPEC: CodeMapSpec = {
+  maxCode: 3,
+  meaning: 'background, LAD, LCX, RCA',
+  descrip: 'CAC-Net labels: 0 bg, 1 LAD, 2 LCX, 3 RCA',
+};
+
 /**
  * A label map (uint8: 0 background, 1 LAD, 2 LCX, 3 RCA) as an uncompressed
  * NIfTI-1 file on the grid of `reference` (the scan's header) or, without
  * one, of the label map's own affine.
  */
 export function encodeLabelMapNifti(labels: LabelMap, reference?: NiftiHeader, name = 'label map'): Uint8Array {
-  checkVolumeData(name, labels.dims, labels.data.length);
-  for (let i = 0; i < labels.data.length; i++) {
-    if (labels.data[i]! > 3) throw fail(name, `label ${labels.data[i]} at voxel ${i} is not 0..3 (background, LAD, LCX, RCA)`);
+  return encodeCodeMapNifti(labels, LABEL_MAP_SPEC, reference, name);
+}
+
+/** A uint8 code map (labels, or e.g. kinds of calcium) as an uncompressed NIfTI-1 label file. */
+export function encodeCodeMapNifti(codes: LabelMap, spec: CodeMapSpec, reference?: NiftiHeader, name = 'label map'): Uint8Array {
+  checkVolumeData(name, codes.dims, codes.data.length);
+  for (let i = 0; i < codes.data.length; i++) {
+    if (codes.data[i]! > spec.maxCode) throw fail(name, `label ${codes.data[i]} at voxel ${i} is not 0..${spec.maxCode} (${spec.meaning})`);
   }
   const header: NiftiHeader = {
-    ...gridHeader(labels, reference, name),
+    ...gridHeader(codes, reference, name),
     datatype: 'uint8',
     calMin: 0,
-    calMax: 3,
+    calMax: spec.maxCode,
     intentCode: NIFTI_INTENT_LABEL,
-    descrip: 'CAC-Net labels: 0 bg, 1 LAD, 2 LCX, 3 RCA',
+    descrip: spec.descrip,
   };
-  return encodeNifti(header, labels.data);
+  return encodeNifti(header, codes.data);
 }
 
 /** An output header on the reference's grid (or one built from the grid's affine), unscaled. */

@@ -14,27 +14,36 @@
  * order is fixed: it is what makes a seed give the same patient.
  */
 
-import type { Rng } from '../base/rng.js';
-import { drawCoronaryTree, drawLeftMainBifurcation, type CoronaryTree, type Vessel } from './coronary-tree.js';
+import { LEGACY_COURSE, drawCourse, drawCoronaryTree, drawLeftMainBifurcation, type CoronaryTree, type Vessel } from './coronary-tree.js';
+import type { Draws } from './draws.js';
 import { drawHeart, heartTissue, type Heart, type HeartLayout } from './heart.js';
 import {
+  airwayTissue,
+  drawAirway,
+  drawAorticArch,
   drawGreatVessels,
   drawPosteriorMediastinum,
+  type Airway,
+  type AorticArch,
   type GreatVessels,
   type PosteriorMediastinum,
 } from './mediastinum.js';
 import { drawSkeleton, ribTissue, spineTissue, sternumTissue, type Skeleton } from './skeleton.js';
 import {
+  armTissue,
   belowDiaphragmTissue,
   bodyWallTissue,
   buildLungVessels,
+  drawArms,
   drawBodyWall,
   drawDiaphragm,
+  hila,
   lungOffset,
+  type Arms,
   type BodyWall,
   type Diaphragm,
 } from './thorax.js';
-import { TISSUE, TISSUE_NAMES, drawTissueHU } from './tissue.js';
+import { TISSUE, TISSUE_NAMES, adjustTissueHU, drawTissueHU } from './tissue.js';
 import { TubeSet } from './tubes.js';
 import { capsuleDistance, type Vec3 } from './vec.js';
 
@@ -68,26 +77,51 @@ export class Anatomy {
   readonly lungGradHU: number;
   readonly lungTubes: TubeSet;
   readonly coronary: CoronaryTree;
+  /** Scanner preset only: the aortic arch and arms hanging beside the chest (null when raised). */
+  readonly arch: AorticArch | null = null;
+  readonly arms: Arms | null = null;
+  readonly airway: Airway | null = null;
   readonly summary: AnatomySummary;
+  /** The descending aorta ends at the arch (no arch: it runs through the scan). */
+  private readonly descendingTopZ: number;
   // Squared radii of the fat around vessels (hot path).
   private readonly aortaFat2: number;
   private readonly esoFat2: number;
   private readonly rootFat2: number;
 
-  constructor(rng: Rng) {
-    this.tissueHU = drawTissueHU(rng.fork('hu'));
-    const r = rng.fork('shape');
+  /**
+   * `d`: the anatomy's stream and range table. `variant` 'scanner' adds what
+   * the scanner preset varies on streams of its own (tissue calibration and
+   * bone density, coronary course, the aortic arch, arms); 'legacy' draws
+   * exactly what the small and realistic presets always drew.
+   */
+  constructor(d: Draws, variant: 'legacy' | 'scanner' = 'legacy') {
+    const scanner = variant === 'scanner';
+    const hu = d.fork('hu');
+    this.tissueHU = drawTissueHU(hu);
+    if (scanner) adjustTissueHU(this.tissueHU, hu);
+    const r = d.fork('shape');
     this.skeleton = drawSkeleton(r);
     this.body = drawBodyWall(r, this.skeleton);
     this.posterior = drawPosteriorMediastinum(r, this.skeleton);
     this.heartLayout = drawHeart(r, this.skeleton);
     const cr = r.fork('coronary');
     const bifurcation = drawLeftMainBifurcation(cr, this.heart);
-    this.great = drawGreatVessels(r, bifurcation, this.heart.c);
+    let great = drawGreatVessels(r, bifurcation, this.heart.c);
     this.diaphragm = drawDiaphragm(r, this.skeleton, this.heart);
-    this.lungGradHU = r.uniform(20, 60);
-    this.coronary = drawCoronaryTree(r, cr, this.heart, this.great.rootC, this.great.rootR, bifurcation);
-    this.lungTubes = new TubeSet(buildLungVessels(rng.fork('lung'), this.skeleton, this.heart), 0, 8);
+    this.lungGradHU = r.uniform('lungGradientHU', 20, 60);
+    const course = scanner ? drawCourse(d.fork('course')) : LEGACY_COURSE;
+    this.coronary = drawCoronaryTree(r, cr, this.heart, great.rootC, great.rootR, bifurcation, course);
+    this.lungTubes = new TubeSet(buildLungVessels(d.rng.fork('lung'), this.skeleton, this.heart), 0, 8);
+    if (scanner) {
+      const withArch = drawAorticArch(d.fork('arch'), great, this.posterior);
+      great = withArch.great;
+      this.arch = withArch.arch;
+      this.arms = drawArms(d.fork('arms'), this.body);
+      this.airway = drawAirway(d.fork('airway'), great, this.posterior, withArch.arch, hila(this.skeleton, this.heart), this.skeleton.spineY + this.skeleton.spineRy);
+    }
+    this.great = great;
+    this.descendingTopZ = this.arch ? this.arch.topZ : Infinity;
 
     this.aortaFat2 = (this.posterior.dAortaR + 5) * (this.posterior.dAortaR + 5);
     this.esoFat2 = (this.posterior.esoR + 4) * (this.posterior.esoR + 4);
@@ -120,6 +154,13 @@ export class Anatomy {
     };
   }
 
+  /** Inside the pleural boundary (the rib cage's inner ellipse), with a 5% margin. */
+  insideRibCage(x: number, y: number): boolean {
+    const cx = x / this.skeleton.cageA;
+    const cy = (y - this.skeleton.cageCy) / this.skeleton.cageB;
+    return cx * cx + cy * cy <= 1.1;
+  }
+
   /** Lung parenchyma is denser posteriorly (gravity). */
   lungOffset(y: number): number {
     return lungOffset(this.skeleton, this.lungGradHU, y);
@@ -128,6 +169,10 @@ export class Anatomy {
   /** The tissue at a point (mm): the parts in order of precedence. */
   classify(x: number, y: number, z: number): number {
     const wall = bodyWallTissue(this.body, x, y);
+    if (wall === TISSUE.air && this.arms) {
+      const arm = armTissue(this.arms, x, y);
+      if (arm >= 0) return arm;
+    }
     if (wall >= 0) return wall;
 
     const sk = this.skeleton;
@@ -146,7 +191,7 @@ export class Anatomy {
     const pm = this.posterior;
     let dx = x - pm.dAortaX;
     let dy = y - pm.dAortaY;
-    const dA2 = dx * dx + dy * dy;
+    const dA2 = z <= this.descendingTopZ ? dx * dx + dy * dy : Infinity;
     if (dA2 <= pm.dAortaR * pm.dAortaR) return TISSUE.blood;
     dx = x - pm.esoX;
     dy = y - pm.esoY;
@@ -161,6 +206,8 @@ export class Anatomy {
     const pz = z - gv.rootC[2];
     const pr2 = px * px + py * py + pz * pz;
     if (pr2 <= gv.rootR * gv.rootR || dRoot <= gv.ascR) return TISSUE.blood;
+    const dArch = this.arch ? this.arch.tubes.query(x, y, z) : Infinity;
+    if (dArch <= 0) return TISSUE.blood;
 
     // Coronaries: lumen, then the thin fat sleeve that makes them visible.
     const sd = this.coronary.tubes.query(x, y, z);
@@ -188,6 +235,12 @@ export class Anatomy {
       nearHeart = heartT === -2;
     }
 
+    // The airway (scanner preset) gives way to the heart: the left bronchus runs just above the atrium.
+    if (this.airway) {
+      const air = airwayTissue(this.airway, x, y, z);
+      if (air >= 0) return air;
+    }
+
     const below = belowDiaphragmTissue(this.diaphragm, x, y, z);
     if (below >= 0) return below;
 
@@ -195,7 +248,7 @@ export class Anatomy {
     if (nearHeart) return TISSUE.fat;
     if (Math.abs(x - gv.columnX) < gv.columnHalfW && y > sk.spineY + sk.spineRy - 4) return TISSUE.fat;
     if (dA2 < this.aortaFat2 || dE2 < this.esoFat2) return TISSUE.fat;
-    if (dRoot < gv.ascR + 8 || pr2 < this.rootFat2 || dPa < gv.paR + 6) return TISSUE.fat;
+    if (dRoot < gv.ascR + 8 || pr2 < this.rootFat2 || dPa < gv.paR + 6 || dArch < 8) return TISSUE.fat;
     if (z >= gv.svcZ0 - 5 && dSvc < gv.svcR + 5) return TISSUE.fat;
 
     if (this.lungTubes.query(x, y, z) <= 0) return TISSUE.blood;

@@ -1,7 +1,10 @@
 /**
  * Writes a phantom cohort to a folder (Node only): per case `<id>_ct.nii.gz`
- * (int16 HU) and `<id>_label.nii.gz` (uint8: 0 bg, 1 LAD, 2 LCX, 3 RCA), and a
- * `manifest.json` listing every case with its seed, grid and scores.
+ * (int16 HU) and `<id>_label.nii.gz` (uint8: 0 bg, 1 LAD, 2 LCX, 3 RCA), for
+ * the scanner preset also `<id>_noncoronary.nii.gz` (uint8: the kind of
+ * non-coronary calcium, CALCIUM_KIND_CODES), and a `manifest.json` listing every
+ * case with its seed, grid and scores (scanner preset: and meta.scanner, the
+ * acquisition and patient parameters to bin an evaluation by).
  *
  * The scores are `scoreScan` of the case's own CT and ground truth, the same
  * data that is written (phantom HU are integers, so int16 storage is exact):
@@ -13,9 +16,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scoreScan, type ArteryScore, type ScoringConventions, type ScoringOptions } from '../scoring/score.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { writeLabelMap, writeNifti } from '../io/nifti-file.js';
+import { writeCodeMap, writeLabelMap, writeNifti } from '../io/nifti-file.js';
 import type { Artery } from '../io/volume.js';
 import { generateCohort, type CohortCase, type CohortOptions } from './cohort.js';
+import type { ScannerMeta } from './meta.js';
+import { NON_CORONARY_SPEC } from './noncoronary-calcium.js';
 
 export interface ManifestScores {
   perArtery: Record<Artery, ArteryScore>;
@@ -31,12 +36,14 @@ export interface ManifestCase {
   preset: string;
   riskTarget: number;
   /** File names relative to the manifest. */
-  files: { ct: string; labels: string };
+  files: { ct: string; labels: string; nonCoronary?: string };
   dims: [number, number, number];
   spacing: [number, number, number];
   noiseHU: number;
   plaqueCount: number;
   scores: ManifestScores;
+  /** Scanner preset: split, framing, field of view, heart box, non-coronary calcium, every drawn parameter. */
+  scanner?: ScannerMeta;
 }
 
 export interface CohortManifest {
@@ -76,9 +83,13 @@ export async function writeCohort(
   if (opts.cohort) manifest.cohort = opts.cohort;
   for await (const c of cases) {
     const { ct, labels, meta } = c.phantom;
-    const files = { ct: `${c.id}_ct.nii.gz`, labels: `${c.id}_label.nii.gz` };
+    const files: ManifestCase['files'] = { ct: `${c.id}_ct.nii.gz`, labels: `${c.id}_label.nii.gz` };
     await writeNifti(join(dir, files.ct), ct);
     await writeLabelMap(join(dir, files.labels), labels);
+    if (meta.scanner) {
+      files.nonCoronary = `${c.id}_noncoronary.nii.gz`;
+      await writeCodeMap(join(dir, files.nonCoronary), { ...labels, data: c.phantom.nonCoronary }, NON_CORONARY_SPEC);
+    }
     const s = scoreScan(ct, labels, opts.scoring);
     manifest.conventions ??= s.conventions;
     const entry: ManifestCase = {
@@ -97,6 +108,7 @@ export async function writeCohort(
         riskCategory: s.riskCategory,
         riskLabel: s.riskLabel,
       },
+      ...(meta.scanner ? { scanner: meta.scanner } : {}),
     };
     manifest.cases.push(entry);
     opts.onCase?.(entry, manifest.cases.length - 1);

@@ -4,40 +4,11 @@
  */
 
 import type { Rng } from '../base/rng.js';
+import type { Draws } from './draws.js';
 import type { Heart } from './heart.js';
+import { arcLengths, catmullRom } from './curves.js';
 import { TubeSet, type TubeSegment } from './tubes.js';
-import { add, len, normalize, scale, smoothstep, sub, type Vec3 } from './vec.js';
-
-/** Centripetal Catmull-Rom through `pts` (no overshoot loops), sampled about every `step` mm. */
-export function catmullRom(pts: readonly Vec3[], step: number): Vec3[] {
-  const out: Vec3[] = [];
-  const n = pts.length;
-  for (let i = 0; i + 1 < n; i++) {
-    const p1 = pts[i]!;
-    const p2 = pts[i + 1]!;
-    const p0 = i > 0 ? pts[i - 1]! : sub(scale(p1, 2), p2);
-    const p3 = i + 2 < n ? pts[i + 2]! : sub(scale(p2, 2), p1);
-    const knot = (a: Vec3, b: Vec3) => Math.max(1e-6, Math.sqrt(len(sub(b, a))));
-    const t0 = 0;
-    const t1 = t0 + knot(p0, p1);
-    const t2 = t1 + knot(p1, p2);
-    const t3 = t2 + knot(p2, p3);
-    const lerp = (a: Vec3, b: Vec3, ta: number, tb: number, t: number): Vec3 =>
-      add(scale(a, (tb - t) / (tb - ta)), scale(b, (t - ta) / (tb - ta)));
-    const m = Math.max(1, Math.ceil(len(sub(p2, p1)) / step));
-    for (let s = 0; s < m; s++) {
-      const t = t1 + ((t2 - t1) * s) / m;
-      const a1 = lerp(p0, p1, t0, t1, t);
-      const a2 = lerp(p1, p2, t1, t2, t);
-      const a3 = lerp(p2, p3, t2, t3, t);
-      const b1 = lerp(a1, a2, t0, t2, t);
-      const b2 = lerp(a2, a3, t1, t3, t);
-      out.push(lerp(b1, b2, t1, t2, t));
-    }
-  }
-  out.push(pts[n - 1]!);
-  return out;
-}
+import { add, addScaled, cross, len, normalize, scale, smoothstep, sub, type Vec3 } from './vec.js';
 
 /** A coronary centreline, densely sampled. */
 export interface Vessel {
@@ -64,10 +35,50 @@ export function vesselAt(v: Vessel, s: number): { p: Vec3; t: Vec3; r: number; i
   return { p: v.points[i]!, t: normalize(sub(b, a)), r: v.radii[i]!, index: i };
 }
 
-function arcLengths(points: readonly Vec3[]): number[] {
-  const arc = [0];
-  for (let i = 1; i < points.length; i++) arc.push(arc[i - 1]! + len(sub(points[i]!, points[i - 1]!)));
-  return arc;
+
+/**
+ * How one patient's coronaries run (the scanner preset varies it; the older
+ * presets use LEGACY_COURSE). Dominance says which artery gives the posterior
+ * descending branch: the RCA (right, ~70% of people), both (co-dominant), or
+ * the LCX (left).
+ */
+export interface CoronaryCourse {
+  dominance: 'right' | 'co' | 'left';
+  /** Where the LAD ends on the long axis (t: 1 is the apex). */
+  ladEndT: number;
+  /** Length factor of the side branches (D1, OM1). */
+  sideBranchScale: number;
+  /** Side-to-side wiggle of the centrelines along the surface: amplitude and wavelength (mm). */
+  tortuosityMm: number;
+  tortuosityWavelengthMm: number;
+  /** Shift of the RCA's first control points: along the long axis (t) and around it (degrees). */
+  rcaTakeoffT: number;
+  rcaTakeoffPhiDeg: number;
+}
+
+export const LEGACY_COURSE: CoronaryCourse = {
+  dominance: 'right',
+  ladEndT: 0.93,
+  sideBranchScale: 1,
+  tortuosityMm: 0,
+  tortuosityWavelengthMm: 20,
+  rcaTakeoffT: 0,
+  rcaTakeoffPhiDeg: 0,
+};
+
+const DOMINANCE: readonly CoronaryCourse['dominance'][] = ['right', 'co', 'left'];
+
+/** A course drawn from the range table (scanner preset). */
+export function drawCourse(d: Draws): CoronaryCourse {
+  return {
+    dominance: DOMINANCE[d.pick('dominance', [0.7, 0.2, 0.1])]!,
+    ladEndT: d.ranged('ladEndT'),
+    sideBranchScale: d.ranged('sideBranchScale'),
+    tortuosityMm: d.ranged('tortuosityMm'),
+    tortuosityWavelengthMm: d.ranged('tortuosityWavelengthMm'),
+    rcaTakeoffT: d.ranged('rcaTakeoffT'),
+    rcaTakeoffPhiDeg: d.ranged('rcaTakeoffPhiDeg'),
+  };
 }
 
 /**
@@ -77,24 +88,29 @@ function arcLengths(points: readonly Vec3[]): number[] {
  * posterior left-ventricular wall, -90 the left (obtuse) margin. The left main
  * and right coronary start at the aortic root; the LCX runs in the left
  * atrioventricular groove, the LAD in the anterior interventricular groove, the
- * RCA in the right AV groove and on as the posterior descending artery.
+ * RCA in the right AV groove and (right or co-dominant) on as the posterior
+ * descending artery; with left dominance the LCX gives it instead.
  */
-function buildCoronaries(h: Heart, rootC: Vec3, rootR: number, bif: Vec3, r: Rng): Vessel[] {
+function buildCoronaries(h: Heart, rootC: Vec3, rootR: number, bif: Vec3, d: Draws, course: CoronaryCourse, wiggle: Rng): Vessel[] {
+  const r = d.rng;
   const j = (x: number) => x + r.uniform(-1, 1) * 0.04; // small per-phantom wobble in t
   const p = (x: number) => x + r.uniform(-6, 6); // and in phi (degrees)
   const S = (t: number, phi: number) => h.surface(j(t), p(phi));
+  // Side branches scaled along t from their first point (exactly as drawn when the scale is 1).
+  const side = (t0: number, t: number) => (course.sideBranchScale === 1 ? t : t0 + (t - t0) * course.sideBranchScale);
 
   const make = (name: string, artery: 1 | 2 | 3, ctrl: Vec3[], r0: number, r1: number, fromRoot: boolean): Vessel => {
     const raw = catmullRom(ctrl, 0.5);
     const rawArc = arcLengths(raw);
     const total = rawArc[rawArc.length - 1]!;
     const radii = rawArc.map((s) => r0 + ((r1 - r0) * s) / total);
-    const points = raw.map((q, i) => {
+    let points = raw.map((q, i) => {
       const onSurface = h.project(q, radii[i]! + 0.6);
       // Near the aortic root the vessel leaves the surface to join the root.
       const w = fromRoot ? smoothstep((len(sub(q, rootC)) - rootR) / 6) : 1;
       return add(scale(q, 1 - w), scale(onSurface, w));
     });
+    if (course.tortuosityMm > 0) points = tortuous(points, radii, h, course, wiggle, fromRoot ? rootC : undefined, rootR);
     const arc = arcLengths(points);
     let ostium = 0;
     if (fromRoot) {
@@ -107,9 +123,9 @@ function buildCoronaries(h: Heart, rootC: Vec3, rootR: number, bif: Vec3, r: Rng
   const lad = make(
     'LAD',
     1,
-    [rootC, bif, S(-0.2, -33), S(0.2, -30), S(0.55, -26), S(0.93, -16)],
-    r.uniform(1.9, 2.3),
-    r.uniform(0.7, 0.9),
+    [rootC, bif, S(-0.2, -33), S(0.2, -30), S(0.55, -26), S(course.ladEndT, -16)],
+    d.uniform('ladOstiumRadiusMm', 1.9, 2.3),
+    d.uniform('ladDistalRadiusMm', 0.7, 0.9),
     true,
   );
   // The left main ends at the sample nearest the bifurcation control point.
@@ -120,37 +136,55 @@ function buildCoronaries(h: Heart, rootC: Vec3, rootR: number, bif: Vec3, r: Rng
   lad.leftMainMm = lad.arc[bi]!;
   const ladAt = (f: number) => lad.points[Math.round(bi + f * (lad.points.length - 1 - bi))]!;
 
-  const lcx = make(
-    'LCX',
-    2,
-    [lad.points[bi]!, S(-0.52, -60), S(-0.5, -95), S(-0.47, -130), S(-0.42, -168)],
-    r.uniform(1.6, 1.9),
-    r.uniform(0.8, 1.0),
-    false,
-  );
-  const d1 = make('D1', 1, [ladAt(0.25), S(0.1, -58), S(0.4, -80), S(0.7, -95)], 1.1, 0.6, false);
+  const lcxCtrl = [lad.points[bi]!, S(-0.52, -60), S(-0.5, -95), S(-0.47, -130), S(-0.42, -168)];
+  // Co-dominant: on as a posterolateral branch; left-dominant: down the posterior interventricular groove.
+  if (course.dominance !== 'right') lcxCtrl.push(S(-0.38, -192));
+  if (course.dominance === 'left') lcxCtrl.push(S(-0.1, -206), S(0.3, -210), S(0.6, -208));
+  const lcx = make('LCX', 2, lcxCtrl, d.uniform('lcxOstiumRadiusMm', 1.6, 1.9), d.uniform('lcxDistalRadiusMm', 0.8, 1.0), false);
+  const d1 = make('D1', 1, [ladAt(0.25), S(0.1, -58), S(side(0.1, 0.4), -80), S(side(0.1, 0.7), -95)], 1.1, 0.6, false);
   const om1 = make(
     'OM1',
     2,
-    [lcx.points[Math.round(lcx.points.length * 0.45)]!, S(-0.1, -118), S(0.25, -122), S(0.55, -126)],
+    [lcx.points[Math.round(lcx.points.length * 0.45)]!, S(-0.1, -118), S(side(-0.1, 0.25), -122), S(side(-0.1, 0.55), -126)],
     1.1,
     0.6,
     false,
   );
-  const rca = make(
-    'RCA',
-    3,
-    [rootC, S(-0.55, 20), S(-0.5, 50), S(-0.45, 85), S(-0.4, 115), S(-0.36, 140), S(-0.1, 146), S(0.3, 150), S(0.62, 152)],
-    r.uniform(1.8, 2.1),
-    r.uniform(0.7, 0.9),
-    true,
-  );
+  const dt = course.rcaTakeoffT;
+  const dp = course.rcaTakeoffPhiDeg;
+  const rcaCtrl = [rootC, S(-0.55 + dt, 20 + dp), S(-0.5 + dt, 50 + dp), S(-0.45, 85), S(-0.4, 115)];
+  // With left dominance the RCA ends at the acute margin.
+  if (course.dominance !== 'left') rcaCtrl.push(S(-0.36, 140), S(-0.1, 146), S(0.3, 150), S(0.62, 152));
+  const rca = make('RCA', 3, rcaCtrl, d.uniform('rcaOstiumRadiusMm', 1.8, 2.1), d.uniform('rcaDistalRadiusMm', 0.7, 0.9), true);
   return [lad, d1, lcx, om1, rca];
 }
 
+/**
+ * Centreline points moved side to side along the heart surface by a sine of
+ * random phase, then put back on the surface; the first 10 mm past the aortic
+ * root stay put so the vessel still leaves the root where it did.
+ */
+function tortuous(points: Vec3[], radii: number[], h: Heart, course: CoronaryCourse, r: Rng, rootC: Vec3 | undefined, rootR: number): Vec3[] {
+  const arc = arcLengths(points);
+  const phase = r.uniform(0, 2 * Math.PI);
+  const k = (2 * Math.PI) / course.tortuosityWavelengthMm;
+  const start = rootC ? arc[Math.max(0, points.findIndex((q) => len(sub(q, rootC)) > rootR + 1.5))]! : 0;
+  return points.map((q, i) => {
+    const w = smoothstep((arc[i]! - start) / 10);
+    if (w === 0) return q;
+    const a = points[Math.max(0, i - 1)]!;
+    const b = points[Math.min(points.length - 1, i + 1)]!;
+    const t = normalize(sub(b, a));
+    const out = normalize(sub(q, h.c));
+    const across = normalize(cross(t, out));
+    const moved = addScaled(q, across, w * course.tortuosityMm * Math.sin(k * arc[i]! + phase));
+    return h.project(moved, radii[i]! + 0.6);
+  });
+}
+
 /** The left main bifurcation, on the heart surface at the top of the AV ring. */
-export function drawLeftMainBifurcation(cr: Rng, h: Heart): Vec3 {
-  return h.surface(-0.5 + cr.uniform(-0.04, 0.04), -30 + cr.uniform(-6, 6));
+export function drawLeftMainBifurcation(cr: Draws, h: Heart): Vec3 {
+  return h.surface(-0.5 + cr.uniform('leftMainTakeoffT', -0.04, 0.04), -30 + cr.uniform('leftMainTakeoffPhiDeg', -6, 6));
 }
 
 export interface CoronaryTree {
@@ -158,17 +192,26 @@ export interface CoronaryTree {
   tubes: TubeSet;
   /** Fat sleeve around each coronary (mm beyond the lumen radius): what makes them visible without contrast. */
   sleeveMm: number;
+  course: CoronaryCourse;
 }
 
 /** The vessels and their lumen tubes; `cr` is the coronary stream (it drew the bifurcation). */
-export function drawCoronaryTree(r: Rng, cr: Rng, h: Heart, rootC: Vec3, rootR: number, bifurcation: Vec3): CoronaryTree {
-  const sleeveMm = r.uniform(1.4, 2.2);
-  const vessels = buildCoronaries(h, rootC, rootR, bifurcation, cr);
+export function drawCoronaryTree(
+  d: Draws,
+  cr: Draws,
+  h: Heart,
+  rootC: Vec3,
+  rootR: number,
+  bifurcation: Vec3,
+  course: CoronaryCourse,
+): CoronaryTree {
+  const sleeveMm = d.uniform('coronaryFatSleeveMm', 1.4, 2.2);
+  const vessels = buildCoronaries(h, rootC, rootR, bifurcation, cr, course, cr.rng.fork('tortuosity'));
   const segs: TubeSegment[] = [];
   for (const v of vessels) {
     for (let i = 0; i + 2 < v.points.length; i += 2) {
       segs.push({ a: v.points[i]!, b: v.points[i + 2]!, ra: v.radii[i]!, rb: v.radii[i + 2]!, owner: v.artery });
     }
   }
-  return { vessels, tubes: new TubeSet(segs, sleeveMm), sleeveMm };
+  return { vessels, tubes: new TubeSet(segs, sleeveMm), sleeveMm, course };
 }

@@ -7,7 +7,7 @@
  */
 
 import type { Grid } from './grid.js';
-import type { PlaqueLayer } from './plaque-layer.js';
+import type { CalciumLayer } from './calcium-layer.js';
 
 /** Calcium threshold of the annotation standard (HU). */
 export const THRESHOLD_HU = 130;
@@ -42,17 +42,18 @@ function dilateInPlane(mask: Uint8Array, g: Grid, r: number): Uint8Array {
 }
 
 /**
- * Ground truth by region growing: seeds are voxels >= 130 HU where a plaque
- * adds at least `seedHU`; labels spread (6-connected, breadth first) through
- * voxels >= 130 HU outside the bone zone. Returns the labelled voxels.
+ * Ground truth by region growing: seeds are voxels >= 130 HU where a
+ * calcification adds at least `seedHU`; its label spreads (6-connected,
+ * breadth first) through voxels >= 130 HU that are not `blocked` (bone and
+ * its halo; for plaques also the other calcium). Returns the labelled voxels.
  */
-export function growLabels(ct: Float32Array, labels: Uint8Array, boneZone: Uint8Array, g: Grid, layer: PlaqueLayer, seedHU: number): number[] {
+export function growLabels(ct: Float32Array, labels: Uint8Array, blocked: Uint8Array, g: Grid, layer: CalciumLayer, seedHU: number): number[] {
   const queue: number[] = [];
   // Seeds in ascending voxel order, so ties between arteries resolve the same way every run.
   const seeds = layer.voxel.map((v, s) => [v, s] as const).sort((a, b) => a[0] - b[0]);
   for (const [v, s] of seeds) {
-    if (layer.best[s]! >= seedHU && ct[v]! >= THRESHOLD_HU && !boneZone[v]) {
-      labels[v] = layer.artery[s]!;
+    if (layer.best[s]! >= seedHU && ct[v]! >= THRESHOLD_HU && !blocked[v]) {
+      labels[v] = layer.label[s]!;
       queue.push(v);
     }
   }
@@ -63,7 +64,7 @@ export function growLabels(ct: Float32Array, labels: Uint8Array, boneZone: Uint8
     const j = Math.floor((v - k * nxy) / g.nx);
     const i = v - k * nxy - j * g.nx;
     const visit = (u: number) => {
-      if (labels[u] === 0 && ct[u]! >= THRESHOLD_HU && !boneZone[u]) {
+      if (labels[u] === 0 && ct[u]! >= THRESHOLD_HU && !blocked[u]) {
         labels[u] = labels[v]!;
         queue.push(u);
       }

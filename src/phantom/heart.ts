@@ -5,7 +5,7 @@
  * HU only, so the heart shows mainly against the fat around it.
  */
 
-import type { Rng } from '../base/rng.js';
+import type { Draws } from './draws.js';
 import type { Skeleton } from './skeleton.js';
 import { TISSUE } from './tissue.js';
 import { DEG, add, addScaled, cross, dot, normalize, rotateAbout, scale, sub, type Vec3 } from './vec.js';
@@ -64,10 +64,10 @@ export interface HeartLayout {
 }
 
 /** Orientation, size and position: fitted between the sternum and the spine. */
-export function drawHeart(r: Rng, s: Skeleton): HeartLayout {
-  const azimuth = r.uniform(38, 55);
-  const elevation = r.uniform(28, 45);
-  const roll = r.uniform(-15, 15);
+export function drawHeart(d: Draws, s: Skeleton): HeartLayout {
+  const azimuth = d.uniform('heartAzimuthDeg', 38, 55);
+  const elevation = d.uniform('heartElevationDeg', 28, 45);
+  const roll = d.uniform('heartRollDeg', -15, 15);
   const e1 = normalize([
     -Math.sin(azimuth * DEG) * Math.cos(elevation * DEG),
     Math.cos(azimuth * DEG) * Math.cos(elevation * DEG),
@@ -77,10 +77,10 @@ export function drawHeart(r: Rng, s: Skeleton): HeartLayout {
   let e2 = normalize(sub(up, scale(e1, dot(up, e1))));
   e2 = rotateAbout(e2, e1, roll * DEG);
   const e3 = cross(e1, e2);
-  const size = r.uniform(0.92, 1.08);
-  let ha = r.uniform(52, 60) * size;
-  let hb = r.uniform(40, 46) * size;
-  let hcc = r.uniform(34, 40) * size;
+  const size = d.uniform('heartSize', 0.92, 1.08);
+  let ha = d.uniform('heartLongSemiAxisMm', 52, 60) * size;
+  let hb = d.uniform('heartWideSemiAxisMm', 40, 46) * size;
+  let hcc = d.uniform('heartNarrowSemiAxisMm', 34, 40) * size;
   const probe = new Heart([0, 0, 0], e1, e2, e3, ha, hb, hcc);
   const front = s.sternumIn - 7;
   // The left atrium may wrap around the oesophagus and aorta (painted first); only the spine is a hard stop.
@@ -93,11 +93,11 @@ export function drawHeart(r: Rng, s: Skeleton): HeartLayout {
     hcc *= f;
     hy *= f;
   }
-  const hcy = back + hy + r.uniform(0, Math.max(0, front - back - 2 * hy));
-  const hcx = r.uniform(-26, -14);
-  const hcz = r.uniform(-4, 4);
+  const hcy = back + hy + d.uniform('heartAboveSpineSlackMm', 0, Math.max(0, front - back - 2 * hy));
+  const hcx = d.uniform('heartXMm', -26, -14);
+  const hcz = d.uniform('heartZMm', -4, 4);
   const heart = new Heart([hcx, hcy, hcz], e1, e2, e3, ha, hb, hcc);
-  const fatMm = r.uniform(2.5, 7);
+  const fatMm = d.uniform('epicardialFatMm', 2.5, 7);
   return { heart, anglesDeg: { azimuth, elevation, roll }, fatMm, reach2: (ha + fatMm * 1.6 + 10) ** 2 };
 }
 

@@ -75,12 +75,18 @@ export interface Psf {
   kx: Float64Array;
   ky: Float64Array;
   radius: number;
+  /** Standard deviation of white unit noise after this blur: sqrt(sum kx^2 * sum ky^2). */
+  noiseGain: number;
 }
 
 export function psfFor(blurMm: number, g: Grid): Psf {
   const kx = gaussianKernel(blurMm / g.dx);
   const ky = gaussianKernel(blurMm / g.dy);
-  return { kx, ky, radius: Math.max((kx.length - 1) / 2, (ky.length - 1) / 2) };
+  let sx = 0;
+  let sy = 0;
+  for (const w of kx) sx += w * w;
+  for (const w of ky) sy += w * w;
+  return { kx, ky, radius: Math.max((kx.length - 1) / 2, (ky.length - 1) / 2), noiseGain: Math.sqrt(sx * sy) };
 }
 
 /** Adds N(0, sd) noise to every voxel and stores integer HU (in chunks: one stream, bounded memory). */
@@ -97,4 +103,40 @@ export function addNoiseAndQuantise(hu: Float32Array, r: Rng, sd: number): void 
 /** Integer HU in the int16 CT range; `+ 0` turns Math.round's -0 into 0 (int16 files cannot hold -0). */
 export function toStoredHU(x: number): number {
   return Math.min(HU_MAX, Math.max(HU_MIN, Math.round(x))) + 0;
+}
+
+/**
+ * Scanner preset: adds N(0, sd) noise with the fast table draw, and with
+ * `quantise` stores integer HU. Added before the PSF blur (with sd divided by
+ * the PSF's noise gain) the noise takes the reconstruction kernel's grain, as
+ * in filtered back-projection; added after, it is white.
+ */
+export function addFastNoise(hu: Float32Array, r: Rng, sd: number, quantise: boolean): void {
+  const n = hu.length;
+  const chunk = new Float32Array(4096);
+  for (let s = 0; s < n; s += chunk.length) {
+    const m = Math.min(chunk.length, n - s);
+    r.fillGaussianFast(chunk, 0, sd);
+    if (quantise) for (let t = 0; t < m; t++) hu[s + t] = toStoredHU(hu[s + t]! + chunk[t]!);
+    else for (let t = 0; t < m; t++) hu[s + t]! += chunk[t]!;
+  }
+}
+
+/** Integer HU in the int16 range for every voxel. */
+export function quantise(hu: Float32Array): void {
+  for (let v = 0; v < hu.length; v++) hu[v] = toStoredHU(hu[v]!);
+}
+
+/**
+ * The scanner's side of image formation: the PSF blur, noise of `sd` HU and
+ * integer HU. 'polar' (small and realistic presets): white noise from the
+ * polar method after the blur, as they always had; 'white': the same with the
+ * fast draw; 'psf': noise added before the blur, taking the kernel's grain.
+ */
+export function blurAndNoise(hu: Float32Array, g: Grid, psf: Psf, sd: number, texture: 'polar' | 'white' | 'psf', r: Rng): void {
+  if (texture === 'psf') addFastNoise(hu, r, sd / psf.noiseGain, false);
+  blurInPlane(hu, g.nx, g.ny, g.nz, psf.kx, psf.ky, true);
+  if (texture === 'polar') addNoiseAndQuantise(hu, r, sd);
+  else if (texture === 'white') addFastNoise(hu, r, sd, true);
+  else quantise(hu);
 }

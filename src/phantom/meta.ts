@@ -3,9 +3,12 @@
 import { ARTERIES, type Artery } from '../io/volume.js';
 import type { ArteryScore, ScanScore, ScoringConventions } from '../scoring/score.js';
 import type { Anatomy, AnatomySummary } from './anatomy.js';
-import type { CalcificationInfo } from './noncoronary-calcium.js';
+import type { CalcificationInfo, NonCoronaryInfo } from './noncoronary-calcium.js';
 import type { Plaque } from './plaques.js';
 import type { PhantomPreset } from './presets.js';
+import type { Framing } from './scanner.js';
+import type { PhantomSplit } from './scanner-ranges.js';
+import { round3 } from './round.js';
 import type { Vec3 } from './vec.js';
 
 export interface PlaqueInfo {
@@ -52,6 +55,29 @@ export interface PhantomMeta {
   anatomy: AnatomySummary;
   /** scoreScan of this phantom's CT and labels (lesion details left out). */
   score: PhantomScoreSummary;
+  /** The scanner preset's acquisition and patient, for binning an evaluation. */
+  scanner?: ScannerMeta;
+}
+
+export interface ScannerMeta {
+  split: PhantomSplit;
+  /** Heart-centred field of view, or the whole chest. */
+  framing: Framing;
+  fovMm: number;
+  pixelMm: number;
+  matrix: 256 | 512;
+  sliceMm: number;
+  /** White noise, or noise with the reconstruction kernel's grain. */
+  noiseTexture: 'white' | 'psf';
+  coronaryDominance: 'right' | 'co' | 'left';
+  armsDown: boolean;
+  /** Centre and bounding box of the heart (the myocardium's ellipsoid), patient mm (RAS+, as the affine). */
+  heartCenterMm: Vec3;
+  heartBoxMm: { min: Vec3; max: Vec3 };
+  /** Calcium that is not coronary; the `nonCoronary` volume marks its voxels >= 130 HU. */
+  nonCoronaryCalcium: NonCoronaryInfo[];
+  /** Every parameter drawn for this phantom, by name (scanner-ranges.ts for those with ranges; categorical ones as indices). */
+  parameters: Record<string, number>;
 }
 
 export function summariseScore(s: ScanScore): PhantomScoreSummary {
@@ -81,8 +107,4 @@ export function describePlaques(anat: Anatomy, plaques: readonly Plaque[]): Plaq
       volumeMm3: round3(vol),
     };
   });
-}
-
-export function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

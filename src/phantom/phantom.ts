@@ -6,6 +6,7 @@
  * A phantom is made in steps, each in its own file:
  *  1. anatomy.ts lays out a random patient (skeleton, body wall, mediastinum,
  *     heart, lungs, coronary tree) and grid.ts places the scan's grid on it;
+ *     (scanner.ts draws the scanner preset's acquisition and grid);
  *  2. render.ts samples the anatomy several times per boundary voxel and
  *     averages (partial volume; thick slices get more samples along z);
  *     noncoronary-calcium.ts adds calcium that must never be labelled;
@@ -15,7 +16,8 @@
  *  4. calibration.ts places plaques (plaques.ts: ellipsoids in the coronary
  *     wall, 130-1000+ HU before partial volume), renders them the same way and
  *     scales them until the phantom's own score hits the risk category;
- *  5. ground-truth.ts labels them by region growing on the final image.
+ *  5. ground-truth.ts labels them by region growing on the final image, and
+ *     the non-coronary calcium gets its own label volume the same way.
  * Lesions of 1.5 mm^3 or less stay labelled but are not counted by the scorer.
  *
  * Reproducible: the same seed and options give byte-identical volumes in one
@@ -24,121 +26,117 @@
  * streams, so the same seed with another riskTarget gives the same patient.
  */
 
-import { InputError } from '../base/errors.js';
 import { checkSeed } from '../base/random.js';
 import { Rng } from '../base/rng.js';
 import type { LabelMap, Volume } from '../io/volume.js';
-import { DEFAULT_RISK_THRESHOLDS } from '../scoring/risk.js';
-import type { ScoringOptions } from '../scoring/score.js';
 import { Anatomy } from './anatomy.js';
+import { addBoneTexture } from './bone-texture.js';
 import { placeCalibratedPlaques } from './calibration.js';
-import { fieldCentre, gridAffine, placeGrid, resolveGrid } from './grid.js';
+import { Draws } from './draws.js';
+import { fieldCentre, gridAffine, placeGrid, resolveGrid, type Grid } from './grid.js';
 import { boneZone } from './ground-truth.js';
-import { addNoiseAndQuantise, blurInPlane, psfFor } from './image.js';
-import { describePlaques, round3, summariseScore, type PhantomMeta } from './meta.js';
-import { addAorticCalcifications } from './noncoronary-calcium.js';
-import { PHANTOM_PRESETS, type PhantomPreset } from './presets.js';
+import { blurAndNoise, psfFor } from './image.js';
+import { describePlaques, summariseScore, type PhantomMeta, type ScannerMeta } from './meta.js';
+import {
+  addAorticCalcifications,
+  describeCalcification,
+  nonCoronaryLabels,
+  renderCalcifications,
+  type Calcification,
+  type CalcificationInfo,
+} from './noncoronary-calcium.js';
+import { drawNonCoronaryCalcium } from './noncoronary-sites.js';
+import { resolveOptions, type PhantomOptions, type ResolvedOptions } from './options.js';
+import { LEGACY_PLAQUES, SCANNER_PLAQUES } from './plaques.js';
 import { renderAnatomy } from './render.js';
+import { round3 } from './round.js';
+import { heartBox, scannerPatient, type ScannerSetup } from './scanner.js';
+import { TISSUE } from './tissue.js';
 
-export interface PhantomOptions {
-  seed: number;
-  /** Grid preset; default 'small'. */
-  preset?: PhantomPreset;
-  /** Agatston category to produce (0..4 with the default thresholds); default drawn from the seed. */
-  riskTarget?: number;
-  /** Noise standard deviation (HU); default drawn in 10-25 per phantom. */
-  noiseHU?: number;
-  /** Grid size; spacing then scales so the preset's field of view stays the same. */
-  dims?: [number, number, number];
-  /** Voxel size (mm), overriding the preset's draw (and the dims scaling). */
-  spacing?: [number, number, number];
-  /** In-plane point-spread function, Gaussian sigma in mm; default 0.4. */
-  blurMm?: number;
-  /** Anatomy samples per voxel [x, y, z]; default from the preset. */
-  supersample?: [number, number, number];
-  /** Calcified spots in the descending aortic wall (not coronary: never labelled); default by chance. */
-  aorticCalcification?: boolean;
-  /** Scoring conventions used to hit `riskTarget` and reported in meta.score. */
-  scoring?: ScoringOptions;
-}
+export type { PhantomOptions } from './options.js';
 
 export interface Phantom {
   ct: Volume;
   labels: LabelMap;
   /** Tissue class per voxel (TISSUE in tissue.ts), at the voxel's central sample. */
   tissue: Uint8Array;
+  /** Calcium that is not coronary, per voxel >= 130 HU: CALCIUM_KIND_CODES (noncoronary-calcium.ts), 0 elsewhere. */
+  nonCoronary: Uint8Array;
   meta: PhantomMeta;
 }
 
-function checkTriple(name: string, v: readonly number[] | undefined, integer: boolean): void {
-  if (v === undefined) return;
-  if (v.length !== 3 || v.some((x) => !Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x)))) {
-    throw new InputError(`${name} must be 3 positive ${integer ? 'integers' : 'numbers'}, got [${v.join(', ')}]`);
-  }
+/** A patient and the scan's grid on it; the scanner preset draws both from its split's ranges. */
+function patientAndGrid(opts: PhantomOptions, o: ResolvedOptions, root: Rng): { anat: Anatomy; g: Grid; draws: Draws; setup?: ScannerSetup } {
+  if (!o.preset) return scannerPatient(root, o.split);
+  const draws = new Draws(root.fork('anatomy'));
+  const anat = new Anatomy(draws);
+  const { dims, spacing } = resolveGrid(o.preset, root.fork('grid'), opts.dims, opts.spacing);
+  return { anat, g: placeGrid(dims, spacing, fieldCentre(anat, dims, spacing, root.fork('field'))), draws };
 }
 
-/** The options checked, with the per-phantom draws (risk target, noise, aortic calcium) filled in. */
-function resolveOptions(opts: PhantomOptions, pr: Rng) {
-  const presetName = opts.preset ?? 'small';
-  const preset = PHANTOM_PRESETS[presetName];
-  if (!preset) throw new InputError(`unknown phantom preset '${String(presetName)}' (small, realistic)`);
-  checkTriple('dims', opts.dims, true);
-  checkTriple('spacing', opts.spacing, false);
-  checkTriple('supersample', opts.supersample, true);
-  const thresholds = opts.scoring?.riskThresholds ?? DEFAULT_RISK_THRESHOLDS;
-  if (opts.noiseHU !== undefined && !(Number.isFinite(opts.noiseHU) && opts.noiseHU >= 0)) {
-    throw new InputError(`noiseHU must be a finite number >= 0, got ${opts.noiseHU}`);
-  }
-  if (opts.blurMm !== undefined && !(Number.isFinite(opts.blurMm) && opts.blurMm >= 0)) {
-    throw new InputError(`blurMm must be a finite number >= 0, got ${opts.blurMm}`);
-  }
-  const riskTarget = opts.riskTarget ?? pr.int(0, thresholds.length);
-  if (!Number.isInteger(riskTarget) || riskTarget < 0 || riskTarget > thresholds.length) {
-    throw new InputError(`riskTarget must be an integer in 0..${thresholds.length}, got ${riskTarget}`);
-  }
-  const noiseDraw = pr.uniform(10, 25);
-  const aorticDraw = pr.chance(0.2 + 0.15 * riskTarget);
+function scannerMeta(anat: Anatomy, setup: ScannerSetup, draws: Draws, calcium: readonly Calcification[]): ScannerMeta {
+  const box = heartBox(anat);
   return {
-    presetName,
-    preset,
-    thresholds,
-    riskTarget,
-    noiseHU: opts.noiseHU ?? noiseDraw,
-    blurMm: opts.blurMm ?? 0.4,
-    aortic: opts.aorticCalcification ?? aorticDraw,
+    split: setup.split,
+    framing: setup.framing,
+    fovMm: round3(setup.fovMm),
+    pixelMm: setup.pixelMm,
+    matrix: setup.matrix,
+    sliceMm: setup.sliceMm,
+    noiseTexture: setup.noiseTexture,
+    coronaryDominance: anat.coronary.course.dominance,
+    armsDown: anat.arms !== null,
+    heartCenterMm: anat.heart.c.map(round3) as ScannerMeta['heartCenterMm'],
+    heartBoxMm: { min: box.min.map(round3) as ScannerMeta['heartCenterMm'], max: box.max.map(round3) as ScannerMeta['heartCenterMm'] },
+    nonCoronaryCalcium: calcium.map(describeCalcification),
+    parameters: Object.fromEntries(Object.entries(draws.values).map(([k, v]) => [k, Math.round(v * 1e6) / 1e6])),
   };
 }
 
 /** Generates one phantom. Deterministic in (seed, options). */
 export function generatePhantom(opts: PhantomOptions): Phantom {
   checkSeed(opts.seed);
-  const root = new Rng(opts.seed);
-  const o = resolveOptions(opts, root.fork('parameters'));
+  const seedRng = new Rng(opts.seed);
+  const o = resolveOptions(opts, seedRng.fork('parameters'));
+  // Scanner splits draw from streams of their own: a seed never gives the same patient in train and held-out.
+  const root = o.preset ? seedRng : seedRng.fork(`scanner-${o.split}`);
 
   // 1. A patient, and the scan's grid placed on it.
-  const anat = new Anatomy(root.fork('anatomy'));
-  const { dims, spacing } = resolveGrid(o.preset, root.fork('grid'), opts.dims, opts.spacing);
-  const g = placeGrid(dims, spacing, fieldCentre(anat, dims, spacing, root.fork('field')));
+  const { anat, g, draws, setup } = patientAndGrid(opts, o, root);
+  const noiseHU = opts.noiseHU ?? setup?.noiseHU ?? o.noiseHU;
+  const blurMm = opts.blurMm ?? setup?.blurMm ?? o.blurMm;
   const affine = gridAffine(g);
+  const blood = anat.tissueHU[TISSUE.blood]!;
 
   // 2. Anatomy with partial volume, and calcium that is not coronary.
-  const { hu, tissue, boneAny } = renderAnatomy(anat, g, opts.supersample ?? o.preset.supersample);
-  const aorticCalcifications = o.aortic ? addAorticCalcifications(root.fork('aorta'), anat, g, hu) : [];
+  const { hu, tissue, boneAny } = renderAnatomy(anat, g, o.supersample, setup !== undefined);
+  let aorticCalcifications: CalcificationInfo[] = [];
+  let calcium: Calcification[] = [];
+  if (setup) {
+    addBoneTexture(hu, tissue, g, setup.trabecularTextureHU, root.fork('bone-texture'));
+    calcium = drawNonCoronaryCalcium(root.fork('calcium'), anat, g);
+    renderCalcifications(hu, g, calcium);
+  } else if (o.aortic) {
+    ({ info: aorticCalcifications, calcifications: calcium } = addAorticCalcifications(root.fork('aorta'), anat, g, hu));
+  }
 
   // 3. Point-spread function, noise and integer HU.
-  const psf = psfFor(o.blurMm, g);
-  blurInPlane(hu, g.nx, g.ny, g.nz, psf.kx, psf.ky, true);
-  addNoiseAndQuantise(hu, root.fork('noise'), o.noiseHU);
+  const psf = psfFor(blurMm, g);
+  blurAndNoise(hu, g, psf, noiseHU, setup ? setup.noiseTexture : 'polar', root.fork('noise'));
   const ct: Volume = { data: hu, dims: [g.nx, g.ny, g.nz], spacing: [g.dx, g.dy, g.dz], affine, source: `phantom seed ${opts.seed} (${o.presetName})` };
   const labels: LabelMap = { data: new Uint8Array(hu.length), dims: [g.nx, g.ny, g.nz], spacing: [g.dx, g.dy, g.dz], affine: [...affine] };
+  const bone = boneZone(boneAny, g, psf.radius);
+  const nonCoronary = nonCoronaryLabels(hu, g, calcium, psf, blood, bone);
 
   // 4-5. Plaques scaled until the phantom's own score lands in the target category; their ground truth.
+  // The scanner preset also keeps them (and their labels) off the other calcium.
   const placed = placeCalibratedPlaques(root.fork('plaques'), {
     anat,
     g,
     ct,
     labels,
-    boneZone: boneZone(boneAny, g, psf.radius),
+    blocked: setup ? blockedByCalcium(bone, nonCoronary, g) : bone,
+    style: setup ? SCANNER_PLAQUES : LEGACY_PLAQUES,
     psf,
     riskTarget: o.riskTarget,
     thresholds: o.thresholds,
@@ -157,12 +155,29 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
     calibrationSteps: placed.steps,
     dims: [g.nx, g.ny, g.nz],
     spacing: [g.dx, g.dy, g.dz],
-    noiseHU: o.noiseHU,
-    blurMm: o.blurMm,
+    noiseHU,
+    blurMm,
     plaques: describePlaques(anat, placed.plaques),
     aorticCalcifications,
     anatomy: anat.summary,
     score: summariseScore(placed.score),
+    ...(setup ? { scanner: scannerMeta(anat, setup, draws, calcium) } : {}),
   };
-  return { ct, labels, tissue, meta };
+  return { ct, labels, tissue, nonCoronary, meta };
+}
+
+/** Bone zone plus the non-coronary calcium grown by one voxel in-plane: where plaques and their labels may not go. */
+function blockedByCalcium(bone: Uint8Array, nonCoronary: Uint8Array, g: Grid): Uint8Array {
+  const out = Uint8Array.from(bone);
+  for (let v = 0; v < nonCoronary.length; v++) {
+    if (!nonCoronary[v]) continue;
+    out[v] = 1;
+    const i = v % g.nx;
+    const j = Math.floor(v / g.nx) % g.ny;
+    if (i > 0) out[v - 1] = 1;
+    if (i < g.nx - 1) out[v + 1] = 1;
+    if (j > 0) out[v - g.nx] = 1;
+    if (j < g.ny - 1) out[v + g.nx] = 1;
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 /** Grid presets of the phantom generator. */
 
-export type PhantomPreset = 'small' | 'realistic';
+/** 'small' and 'realistic' have a fixed grid (PHANTOM_PRESETS); 'scanner' draws its own (scanner.ts). */
+export type PhantomPreset = 'small' | 'realistic' | 'scanner';
+export const PHANTOM_PRESET_NAMES: readonly PhantomPreset[] = ['small', 'realistic', 'scanner'];
 
 export interface PresetSpec {
   dims: [number, number, number];
@@ -24,8 +26,12 @@ export interface PresetSpec {
  * slices (the paper's protocol and the usual calcium-scoring reconstruction),
  * 154-358 mm field of view (heart-centred when small, whole chest when large),
  * 100-120 mm along z.
+ *
+ * 'scanner' (scanner.ts, scanner-ranges.ts): scanner-resolution training and
+ * evaluation data with a cohort's variation; 512 x 512 (or 256 x 256 at coarse
+ * pixels) x 40-80 slices, heart-centred or whole-chest framing.
  */
-export const PHANTOM_PRESETS: Record<PhantomPreset, PresetSpec> = {
+export const PHANTOM_PRESETS: Record<Exclude<PhantomPreset, 'scanner'>, PresetSpec> = {
   small: { dims: [64, 64, 16], inPlaneMm: [2.0, 2.3], sliceMm: [4.5, 5.5], supersample: [2, 2, 3] },
   realistic: { dims: [512, 512, 40], inPlaneMm: [0.3, 0.7], sliceMm: [2.5, 3.0], supersample: [1, 1, 3] },
 };

@@ -5,7 +5,7 @@
  * ~1 x 0.7 cm at ~2.5 cm pitch, running down and forward.
  */
 
-import type { Rng } from '../base/rng.js';
+import type { Draws } from './draws.js';
 import { TISSUE } from './tissue.js';
 
 export interface Skeleton {
@@ -43,30 +43,30 @@ export interface Skeleton {
 }
 
 /** Draws the spine, the sternum and the rib cage; they bound the thoracic cavity. */
-export function drawSkeleton(r: Rng): Skeleton {
-  const spineY = -r.uniform(44, 54);
-  const spineRx = r.uniform(18, 22);
-  const spineRy = r.uniform(14, 17);
-  const levelMm = r.uniform(21, 25);
-  const discMm = r.uniform(5, 7);
-  const spineZ0 = r.uniform(0, levelMm);
-  const canalR = r.uniform(7, 8.5);
+export function drawSkeleton(d: Draws): Skeleton {
+  const spineY = -d.uniform('spineDepthMm', 44, 54);
+  const spineRx = d.uniform('vertebraHalfWidthMm', 18, 22);
+  const spineRy = d.uniform('vertebraHalfDepthMm', 14, 17);
+  const levelMm = d.uniform('vertebraLevelMm', 21, 25);
+  const discMm = d.uniform('discMm', 5, 7);
+  const spineZ0 = d.uniform('spinePhaseMm', 0, levelMm);
+  const canalR = d.uniform('spinalCanalRadiusMm', 7, 8.5);
   const canalY = spineY - spineRy - canalR - 1;
-  const spinousMm = r.uniform(22, 30);
-  const transverseMm = r.uniform(22, 28);
-  const sternumOut = r.uniform(88, 100);
-  const sternumIn = sternumOut - r.uniform(10, 14);
-  const sternumHalfW = r.uniform(14, 20);
+  const spinousMm = d.uniform('spinousProcessMm', 22, 30);
+  const transverseMm = d.uniform('transverseProcessMm', 22, 28);
+  const sternumOut = d.uniform('sternumFrontMm', 88, 100);
+  const sternumIn = sternumOut - d.uniform('sternumThicknessMm', 10, 14);
+  const sternumHalfW = d.uniform('sternumHalfWidthMm', 14, 20);
 
   const cageAnt = sternumIn - 1;
   const cagePost = canalY - 2;
-  const cageA = r.uniform(118, 142);
-  const ribPitch = r.uniform(24, 30);
-  const ribZ0 = r.uniform(0, ribPitch);
-  const ribDrop = r.uniform(70, 100);
-  const ribHalfT = r.uniform(2.8, 3.8);
-  const ribHalfH = r.uniform(5, 6.5);
-  const ribEnd = r.uniform(2.3, 2.55);
+  const cageA = d.uniform('ribCageHalfWidthMm', 118, 142);
+  const ribPitch = d.uniform('ribPitchMm', 24, 30);
+  const ribZ0 = d.uniform('ribPhaseMm', 0, ribPitch);
+  const ribDrop = d.uniform('ribDropMm', 70, 100);
+  const ribHalfT = d.uniform('ribHalfThicknessMm', 2.8, 3.8);
+  const ribHalfH = d.uniform('ribHalfHeightMm', 5, 6.5);
+  const ribEnd = d.uniform('ribCartilageStartRad', 2.3, 2.55);
   return {
     spineY, spineRx, spineRy, levelMm, discMm, spineZ0, canalY, canalR, laminaMm: 4.5, spinousMm, transverseMm,
     sternumIn, sternumOut, sternumHalfW,

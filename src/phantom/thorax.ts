@@ -6,6 +6,7 @@
  */
 
 import type { Rng } from '../base/rng.js';
+import type { Draws } from './draws.js';
 import type { Heart } from './heart.js';
 import type { Skeleton } from './skeleton.js';
 import { TISSUE } from './tissue.js';
@@ -27,12 +28,12 @@ export interface BodyWall {
 }
 
 /** Body outline around the rib cage: muscle and subcutaneous fat of random thickness. */
-export function drawBodyWall(r: Rng, s: Skeleton): BodyWall {
-  const fatMm = r.uniform(6, 30);
-  const muscleMm = r.uniform(8, 20);
+export function drawBodyWall(d: Draws, s: Skeleton): BodyWall {
+  const fatMm = d.uniform('subcutaneousFatMm', 6, 30);
+  const muscleMm = d.uniform('chestWallMuscleMm', 8, 20);
   const bodyA = s.cageA + s.ribGap + 2 * s.ribHalfT + 2 + muscleMm + fatMm;
   const yAnt = s.sternumOut + 2 + fatMm * 0.8;
-  const yPost = s.canalY - s.canalR - s.spinousMm - r.uniform(6, 14) - fatMm;
+  const yPost = s.canalY - s.canalR - s.spinousMm - d.uniform('backMuscleMm', 6, 14) - fatMm;
   const bodyCy = (yAnt + yPost) / 2;
   return {
     bodyA,
@@ -75,18 +76,18 @@ export interface Diaphragm {
   domeK: number;
 }
 
-export function drawDiaphragm(r: Rng, s: Skeleton, heart: Heart): Diaphragm {
+export function drawDiaphragm(d: Draws, s: Skeleton, heart: Heart): Diaphragm {
   const [hcx, hcy, hcz] = heart.c;
-  const domeK = r.uniform(0.004, 0.006);
-  const domeRx = r.uniform(45, 65);
+  const domeK = d.uniform('domeCurvaturePerMm', 0.004, 0.006);
+  const domeRx = d.uniform('rightDomeXMm', 45, 65);
   const domeRy = s.cageCy - 10;
-  const domeLx = -r.uniform(55, 75);
+  const domeLx = -d.uniform('leftDomeXMm', 55, 75);
   const domeLy = s.cageCy - 15;
   // Domes passing just under the heart's lowest point.
-  const under = hcz - heart.halfExtent(2) + r.uniform(-4, 2);
+  const under = hcz - heart.halfExtent(2) + d.uniform('domeBelowHeartMm', -4, 2);
   const rise = (dx: number, dy: number) => domeK * (dx * dx + dy * dy);
   const domeRz = Math.min(hcz - 5, under + rise(hcx - domeRx, hcy - domeRy));
-  const domeLz = Math.min(domeRz - 5, under - r.uniform(3, 10) + rise(hcx - domeLx, hcy - domeLy));
+  const domeLz = Math.min(domeRz - 5, under - d.uniform('leftDomeDropMm', 3, 10) + rise(hcx - domeLx, hcy - domeLy));
   return { domeRx, domeRy, domeRz, domeLx, domeLy, domeLz, domeK };
 }
 
@@ -110,6 +111,14 @@ export function lungOffset(s: Skeleton, gradHU: number, y: number): number {
   return f > 0 ? gradHU * Math.min(1, f) : 0;
 }
 
+/** The lung roots, where the vessels and main bronchi enter each lung. */
+export function hila(s: Skeleton, h: Heart): { right: Vec3; left: Vec3 } {
+  return {
+    right: [h.c[0] + h.halfExtent(0) + 8, s.spineY + s.spineRy + 30, h.c[2] + 18],
+    left: [-58, s.spineY + s.spineRy + 22, h.c[2] + 28],
+  };
+}
+
 /** Pulmonary vessel trees from both hila: random branching tubes, 4 mm down to under 1 mm. */
 export function buildLungVessels(r: Rng, s: Skeleton, h: Heart): TubeSegment[] {
   const segs: TubeSegment[] = [];
@@ -130,8 +139,7 @@ export function buildLungVessels(r: Rng, s: Skeleton, h: Heart): TubeSegment[] {
       }
     }
   };
-  const right: Vec3 = [h.c[0] + h.halfExtent(0) + 8, s.spineY + s.spineRy + 30, h.c[2] + 18];
-  const left: Vec3 = [-58, s.spineY + s.spineRy + 22, h.c[2] + 28];
+  const { right, left } = hila(s, h);
   for (const [hilum, side] of [
     [right, 1],
     [left, -1],
@@ -142,4 +150,43 @@ export function buildLungVessels(r: Rng, s: Skeleton, h: Heart): TubeSegment[] {
     }
   }
   return segs;
+}
+
+/** Upper arms hanging beside the chest (arms down; most cardiac scans have them raised, out of the field). */
+export interface Arms {
+  /** Distance of each arm's axis from the midline, its height and radius (mm). */
+  cx: number;
+  cy: number;
+  r: number;
+  boneR: number;
+  fatMm: number;
+  /** The table. */
+  yMin: number;
+}
+
+export function drawArms(d: Draws, b: BodyWall): Arms | null {
+  if (!d.chance('armsDown', 0.2)) return null;
+  const r = d.ranged('armRadiusMm');
+  return {
+    cx: b.bodyA + d.ranged('armGapMm') + r,
+    cy: b.bodyYMin + r,
+    r,
+    boneR: r * 0.27,
+    fatMm: b.fatMm * 0.6,
+    yMin: b.bodyYMin,
+  };
+}
+
+/** Skin, fat, muscle or humerus of an arm, or -1 outside both arms. */
+export function armTissue(a: Arms, x: number, y: number): number {
+  const dx = Math.abs(x) - a.cx;
+  const dy = y - a.cy;
+  const d2 = dx * dx + dy * dy;
+  if (d2 > a.r * a.r || y < a.yMin) return -1;
+  const dist = Math.sqrt(d2);
+  const depth = a.r - dist;
+  if (depth < 1.5) return TISSUE.skin;
+  if (depth < 1.5 + a.fatMm) return TISSUE.fat;
+  if (dist < a.boneR) return dist > a.boneR - 3 ? TISSUE.corticalBone : TISSUE.marrow;
+  return TISSUE.muscle;
 }

@@ -1,6 +1,6 @@
 /** Tissue classes of the phantom and their HU, drawn per phantom. */
 
-import type { Rng } from '../base/rng.js';
+import type { Draws } from './draws.js';
 
 /** Tissue classes; the renderer maps them to HU per phantom. */
 export const TISSUE = {
@@ -31,25 +31,37 @@ export function isBoneTissue(t: number): boolean {
 }
 
 /** Tissue HU for one phantom: soft tissues within their usual non-contrast ranges. */
-export function drawTissueHU(rng: Rng): Float32Array {
+export function drawTissueHU(d: Draws): Float32Array {
   const hu = new Float32Array(TISSUE_COUNT);
-  const blood = rng.uniform(38, 50);
+  const blood = d.uniform('bloodHU', 38, 50);
   hu[TISSUE.air] = -1000;
-  hu[TISSUE.lung] = rng.uniform(-870, -830);
-  hu[TISSUE.fat] = rng.uniform(-110, -85);
-  hu[TISSUE.muscle] = rng.uniform(40, 55);
-  hu[TISSUE.skin] = rng.uniform(20, 40);
+  hu[TISSUE.lung] = d.uniform('lungHU', -870, -830);
+  hu[TISSUE.fat] = d.uniform('fatHU', -110, -85);
+  hu[TISSUE.muscle] = d.uniform('muscleHU', 40, 55);
+  hu[TISSUE.skin] = d.uniform('skinHU', 20, 40);
   hu[TISSUE.blood] = blood;
-  hu[TISSUE.myocardium] = blood - rng.uniform(2, 8);
+  hu[TISSUE.myocardium] = blood - d.uniform('bloodOverMyocardiumHU', 2, 8);
   hu[TISSUE.coronary] = blood;
-  hu[TISSUE.pericardium] = rng.uniform(25, 40);
-  hu[TISSUE.corticalBone] = rng.uniform(550, 1150);
-  hu[TISSUE.marrow] = rng.uniform(160, 260);
-  hu[TISSUE.cartilage] = rng.uniform(85, 115);
-  hu[TISSUE.disc] = rng.uniform(70, 95);
-  hu[TISSUE.csf] = rng.uniform(5, 20);
-  hu[TISSUE.gas] = rng.uniform(-980, -900);
-  hu[TISSUE.liver] = rng.uniform(50, 65);
-  hu[TISSUE.abdomen] = rng.uniform(30, 45);
+  hu[TISSUE.pericardium] = d.uniform('pericardiumHU', 25, 40);
+  hu[TISSUE.corticalBone] = d.uniform('corticalBoneHU', 550, 1150);
+  hu[TISSUE.marrow] = d.uniform('marrowHU', 160, 260);
+  hu[TISSUE.cartilage] = d.uniform('cartilageHU', 85, 115);
+  hu[TISSUE.disc] = d.uniform('discHU', 70, 95);
+  hu[TISSUE.csf] = d.uniform('csfHU', 5, 20);
+  hu[TISSUE.gas] = d.uniform('gasHU', -980, -900);
+  hu[TISSUE.liver] = d.uniform('liverHU', 50, 65);
+  hu[TISSUE.abdomen] = d.uniform('abdomenHU', 30, 45);
   return hu;
+}
+
+/**
+ * A scanner's calibration and a patient's bones (scanner preset only): every
+ * tissue but air shifted by `huOffset`, bone HU scaled by `boneDensity`.
+ */
+export function adjustTissueHU(hu: Float32Array, d: Draws): void {
+  const offset = d.ranged('huOffset');
+  const density = d.ranged('boneDensity');
+  hu[TISSUE.corticalBone]! *= density;
+  hu[TISSUE.marrow]! *= density;
+  for (let t = 0; t < hu.length; t++) if (t !== TISSUE.air) hu[t]! += offset;
 }
