@@ -13,7 +13,7 @@ import { buildModel, encodeWithInferenceSettings, readModelBundle } from '../net
 import { readWeightsFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { ProgressLine } from './progress.js';
 import { intOption, UsageError, type Command } from './run-command.js';
-import { phantomPreset, phantomStream, SHIPPED_RECIPE } from './training-recipe.js';
+import { phantomKind, phantomStream, SHIPPED_RECIPE } from './training-recipe.js';
 
 /** Validation phantoms: the training run's validation seed, never used for training, eval (9001) or the demo (4242). */
 const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;
@@ -39,7 +39,7 @@ export const calibrate: Command = {
     const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     let done = 0;
-    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomStream(seed, count, 'cal-', phantomPreset(model.config)), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
+    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomStream(seed, count, 'cal-', phantomKind(model.config, 'train')), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
     model.dispose();
     rt.destroy();
     const names = Object.keys(best.metrics);

@@ -5,7 +5,7 @@ import type { CohortResult } from './cohort-run.js';
 
 /** What a phantom's evaluation is binned by (SCANNER_BINS' attributes), from its generation record. */
 export function phantomAttributes(meta: PhantomMeta): Record<string, number> {
-  return { pixelMm: meta.spacing[0], fovMm: meta.dims[0] * meta.spacing[0], noiseHU: meta.noiseHU, risk: meta.riskCategory };
+  return { pixelMm: meta.spacing[0], fovMm: meta.scanner?.fovMm ?? meta.dims[0] * meta.spacing[0], noiseHU: meta.noiseHU, risk: meta.riskCategory };
 }
 
 /** How scanner-resolution cohorts are binned (the attributes phantom cohorts carry). */

@@ -10,7 +10,8 @@ import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { operatingPointText } from '../net/inference-metadata.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
-import { phantomPreset } from './training-recipe.js';
+import { phantomKind } from './training-recipe.js';
+import { phantomAttributes, printBins } from './cohort-bins.js';
 
 /** Held-out seed: training uses SHIPPED_RECIPE.seed and seed + 1 (validation). */
 export const DEMO_SEED = 4242;
@@ -45,12 +46,13 @@ export const demo: Command = {
     const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}`;
     console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n${operating}; ${naming}\n`);
     const scans = (function* () {
-      for (const c of generateCohort({ seed, count, idPrefix: 'demo-', preset: phantomPreset(model.config) })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
+      for (const c of generateCohort({ seed, count, idPrefix: 'demo-', ...phantomKind(model.config, 'evaluate') })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels, attributes: phantomAttributes(c.phantom.meta), nonCoronary: c.phantom.nonCoronary };
     })();
     const { results, summary } = await runCohort(rt, model, scans, count, { outDir: out, images: true, software: 'cacnet demo', weights });
     console.log('');
     printScanTable(results);
     printSummary(summary);
+    printBins(results);
     console.log(`\nreports in ${out}/ (per-scan JSON, *_pred.nii.gz label maps, *_ct.nii.gz, *_montage.png, cohort.csv, summary.json)`);
     console.log(`done in ${formatSeconds((performance.now() - t0) / 1000)}`);
     model.dispose();

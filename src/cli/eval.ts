@@ -15,7 +15,7 @@ import { readScan } from '../io/read-scan.js';
 import { generateCohort } from '../phantom/cohort.js';
 import type { LabelMap } from '../io/volume.js';
 import { printBins, phantomAttributes } from './cohort-bins.js';
-import { phantomPreset } from './training-recipe.js';
+import { phantomKind } from './training-recipe.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
 import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
@@ -61,8 +61,9 @@ export const evalCommand: Command = {
   options: { phantoms: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' }, 'no-prior': { type: 'boolean' } },
   help: [
     '  <cohort-dir>    a folder with manifest.json (cases: id, ct, labels), e.g. from cacnet phantoms',
-    '  --phantoms N    instead, generate N held-out phantoms (default 25 when no folder is given)',
-    '  --seed S        seed of generated phantoms (default 9001, never used in training)',
+    '  --phantoms N    instead, generate N held-out phantoms (default: the reference evaluation, 100 scanner-size',
+    '                  phantoms from the full ranges for a working-grid network; 25 small ones for older weights)',
+    '  --seed S        seed of generated phantoms (default 9101, or 9001 for older weights; never used in training)',
     '  --out DIR       write per-scan JSON, cohort.csv and summary.json there',
     '  --weights FILE  safetensors weights (default: the shipped ones)',
     "  --no-prior      name arteries by the network alone, ignoring the weights' spatial artery prior",
@@ -80,14 +81,15 @@ export const evalCommand: Command = {
       scans = manifestScans(positionals[0], cases);
       count = cases.length;
     } else {
-      count = v.phantoms === undefined ? 25 : Number(v.phantoms);
-      const seed = v.seed === undefined ? 9001 : Number(v.seed);
+      const reference = model.config.workingGrid ? { count: 100, seed: 9101 } : { count: 25, seed: 9001 };
+      count = v.phantoms === undefined ? reference.count : Number(v.phantoms);
+      const seed = v.seed === undefined ? reference.seed : Number(v.seed);
       if (!Number.isInteger(count) || count < 2) throw new UsageError(`--phantoms must be an integer >= 2, got '${v.phantoms}'`);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
-      const preset = phantomPreset(model.config);
+      const kind = phantomKind(model.config, 'evaluate');
       scans = (function* () {
-        for (const c of generateCohort({ seed, count, idPrefix: 'eval-', preset })) {
-          yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels, attributes: phantomAttributes(c.phantom.meta) };
+        for (const c of generateCohort({ seed, count, idPrefix: 'eval-', ...kind })) {
+          yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels, attributes: phantomAttributes(c.phantom.meta), nonCoronary: c.phantom.nonCoronary };
         }
       })();
     }

@@ -12,7 +12,7 @@ import type { Command } from './run-command.js';
 import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
 import { crossValidate } from './cross-validate.js';
-import { phantomPreset, phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
+import { phantomKind, phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
 import { cachedPreparedScans } from './prepared-cache.js';
 
 /** Where training scans on the working grid are kept between runs (prepared-cache.ts). */
@@ -145,15 +145,15 @@ export const trainCommand: Command = {
     let valScans: Array<Scan | PreparedScan>;
     if (config.workingGrid) {
       const bar = new ProgressLine();
-      const preset = phantomPreset(config);
+      const kind = phantomKind(config, 'train');
       const prepare = async (cohortSeed: number, count: number, prefix: string, offset: number) => {
         if (count === 0) return [];
-        const key = { grid: config.workingGrid, huWindow: config.huWindow, classes: config.classes, preset, seed: cohortSeed, count, prefix };
+        const key = { grid: config.workingGrid, huWindow: config.huWindow, classes: config.classes, ...kind, seed: cohortSeed, count, prefix };
         const got = await cachedPreparedScans(
           PREPARED_CACHE,
           key,
-          () => workingGridScans(config, preset, cohortSeed, 1, prefix)[0]!,
-          () => workingGridScans(config, preset, cohortSeed, count, prefix, (n) => bar.update(offset + n, trainCount + valCount, 'phantoms on the working grid')),
+          () => workingGridScans(config, kind, cohortSeed, 1, prefix)[0]!,
+          () => workingGridScans(config, kind, cohortSeed, count, prefix, (n) => bar.update(offset + n, trainCount + valCount, 'phantoms on the working grid')),
         );
         if (got.fromCache) console.error(`${count} ${prefix}phantoms from ${PREPARED_CACHE}/`);
         return got.scans;

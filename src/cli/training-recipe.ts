@@ -4,18 +4,23 @@
  */
 import { generateCohort } from '../phantom/cohort.js';
 import type { PhantomPreset } from '../phantom/presets.js';
+import type { PhantomSplit } from '../phantom/scanner-ranges.js';
 import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
 import type { NetConfig } from '../net/config.js';
 import { prepareScan, type PreparedScan, type Scan } from '../net/train.js';
 
-/** Training defaults: stage 1 of the shipped weights (README; stage 2 fine-tunes them with --init). */
+/**
+ * Training defaults: stage 1 of the shipped weights (README; stage 2 fine-tunes
+ * them with --init): the scanner network on scanner-size phantoms of the
+ * training ranges, 16 x 64 x 64 patches of their working grids (48 x 128 x 128 mm).
+ */
 export const SHIPPED_RECIPE = {
-  config: 'demo',
-  steps: 450,
+  config: 'scanner',
+  steps: 500,
   lr: 1e-2,
-  seed: 20181116,
-  trainCount: 80,
-  valCount: 5,
+  seed: 20261206,
+  trainCount: 120,
+  valCount: 4,
   batch: 1,
   patch: '16,64,64',
   foregroundProbability: 0.9,
@@ -24,14 +29,26 @@ export const SHIPPED_RECIPE = {
   candidateHU: CALCIUM_THRESHOLD_HU as number | null,
 };
 
-/** The phantoms a network is trained, calibrated and judged on: scanner-size ones for a network on the working grid, else the small ones. */
-export function phantomPreset(config: NetConfig): PhantomPreset {
-  return config.workingGrid ? 'realistic' : 'small';
+/** Which phantoms: a preset and, for the scanner preset, the split its parameters are drawn from. */
+export interface PhantomKind {
+  preset: PhantomPreset;
+  split?: PhantomSplit;
+}
+
+/**
+ * The phantoms a network is trained, calibrated and judged on. A network on
+ * the working grid: scanner-size phantoms, drawn inside the training ranges for
+ * training and calibration, from the full ranges (part of them never trained
+ * on) for evaluation and the demo. Older networks: the small phantoms.
+ */
+export function phantomKind(config: NetConfig, purpose: 'train' | 'evaluate'): PhantomKind {
+  if (!config.workingGrid) return { preset: 'small' };
+  return { preset: 'scanner', split: purpose === 'train' ? 'train' : 'heldout' };
 }
 
 /** A seeded cohort's phantoms one at a time (validation and evaluation at scanner size would not fit in memory together). */
-export function* phantomStream(seed: number, count: number, idPrefix: string, preset: PhantomPreset): Generator<Scan> {
-  for (const c of generateCohort({ seed, count, idPrefix, preset })) yield { id: c.id, ct: c.phantom.ct, labels: c.phantom.labels };
+export function* phantomStream(seed: number, count: number, idPrefix: string, kind: PhantomKind): Generator<Scan> {
+  for (const c of generateCohort({ seed, count, idPrefix, ...kind })) yield { id: c.id, ct: c.phantom.ct, labels: c.phantom.labels };
 }
 
 /** `count` phantoms of a seeded cohort as training (or validation) scans. */
@@ -42,9 +59,9 @@ export function phantomScans(seed: number, count: number, idPrefix: string): Sca
 }
 
 /** Phantoms a working-grid network trains on: scanner-size scans, each binned onto the working grid as it is made (the native scans would not fit in memory together). */
-export function workingGridScans(config: NetConfig, preset: PhantomPreset, seed: number, count: number, idPrefix: string, onScan?: (done: number) => void): PreparedScan[] {
+export function workingGridScans(config: NetConfig, kind: PhantomKind, seed: number, count: number, idPrefix: string, onScan?: (done: number) => void): PreparedScan[] {
   const out: PreparedScan[] = [];
-  for (const c of generateCohort({ seed, count, idPrefix, preset })) {
+  for (const c of generateCohort({ seed, count, idPrefix, ...kind })) {
     out.push(prepareScan({ id: c.id, ct: c.phantom.ct, labels: c.phantom.labels }, config));
     onScan?.(out.length);
   }
