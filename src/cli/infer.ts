@@ -5,7 +5,7 @@ import { scoreCt } from '../net/pipeline.js';
 import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
-import { printScore, scanId } from './scan-output.js';
+import { printScore, printWhere, scanId } from './scan-output.js';
 import { writeScanOutputs } from './scan-outputs.js';
 import { massScoring, printNotes, readScanFor, scanMeta, SCAN_HELP, SCAN_OPTIONS } from './scan-options.js';
 
@@ -28,9 +28,10 @@ export const infer: Command = {
     const r = await scoreCt(rt, model, scan, { inference: { onProgress: (d, t) => bar.update(d, t, 'windows') }, scoring });
     const id = scanId(path);
     await mkdir(out, { recursive: true });
-    const written = await writeScanOutputs(out, id, scan, r, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', ...scanMeta(scan), extra: { weights } });
+    const written = await writeScanOutputs(out, id, scan, r, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', ...scanMeta(scan), extra: { weights, ...(r.heart ? { heart: r.heart } : {}), seconds: r.seconds } });
     printScore(r.score);
     printNotes(scan);
+    printWhere(r);
     console.log(`wrote ${written.join(', ')}`);
     model.dispose();
     rt.destroy();

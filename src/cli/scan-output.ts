@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { ARTERIES } from '../io/volume.js';
 import type { ScanScore } from '../scoring/score.js';
+import type { ScanResult } from '../net/pipeline.js';
 
 /** A scan's id for output file names: the file or folder name without .nii/.nii.gz. */
 export function scanId(path: string): string {
@@ -16,4 +17,13 @@ export function printScore(score: ScanScore): void {
     console.log(`${a.padEnd(6)} ${s.agatston.toFixed(1).padStart(10)} ${s.volumeMm3.toFixed(1).padStart(12)} ${s.massMg.toFixed(1).padStart(9)} ${String(s.lesionCount).padStart(9)}`);
   }
   console.log(`risk category ${score.riskCategory}: ${score.riskLabel}   (${score.conventions.sliceThicknessNormalisation})`);
+}
+
+/** Where the network looked and where the time went, in one line. */
+export function printWhere(r: ScanResult): void {
+  const where = r.heart
+    ? `heart found ${r.heart.method === 'lungs' ? 'between the lungs' : r.heart.method === 'body' ? 'at the body\'s centre (no lungs found)' : 'nowhere: field-of-view centre used'} at (${r.heart.centreMm.map((v) => v.toFixed(0)).join(', ')}) mm; `
+    : '';
+  const phases = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  console.log(`${where}${(r.inferenceSeconds + (r.seconds.scoring ?? 0)).toFixed(1)} s (${phases})`);
 }

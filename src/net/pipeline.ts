@@ -21,6 +21,8 @@ export interface Segmentation {
   voxelProbabilities(): Float32Array[];
   /** Where the heart was found (working-grid networks only). */
   heart?: HeartLocation;
+  /** Seconds per phase, where measured (working-grid networks). */
+  seconds?: Record<string, number>;
 }
 
 export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, inference: Partial<InferenceOptions> = {}): Promise<Segmentation> {
@@ -33,6 +35,7 @@ export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, infere
   return {
     labels: s.labels,
     heart: s.heart,
+    seconds: s.seconds,
     voxelProbabilities() {
       // A voxel outside the box or below the threshold is background for certain.
       const out = s.probabilities.map((_, c) => new Float32Array(ct.data.length).fill(c === 0 ? 1 : 0));
@@ -52,6 +55,8 @@ export interface ScanResult {
   /** Seconds spent in the network. */
   inferenceSeconds: number;
   heart?: HeartLocation;
+  /** Seconds per phase (the network's phases, then scoring). */
+  seconds: Record<string, number>;
 }
 
 export async function scoreCt(
@@ -61,7 +66,9 @@ export async function scoreCt(
   opts: { inference?: Partial<InferenceOptions>; scoring?: ScoringOptions } = {},
 ): Promise<ScanResult> {
   const t0 = performance.now();
-  const { labels, heart } = await segmentScan(rt, model, ct, { thresholdHU: opts.scoring?.thresholdHU ?? 130, ...opts.inference });
-  const inferenceSeconds = (performance.now() - t0) / 1000;
-  return { labels, score: scoreScan(ct, labels, opts.scoring), inferenceSeconds, heart };
+  const { labels, heart, seconds } = await segmentScan(rt, model, ct, { thresholdHU: opts.scoring?.thresholdHU ?? 130, ...opts.inference });
+  const t1 = performance.now();
+  const score = scoreScan(ct, labels, opts.scoring);
+  const inferenceSeconds = (t1 - t0) / 1000;
+  return { labels, score, inferenceSeconds, heart, seconds: { ...(seconds ?? { network: inferenceSeconds }), scoring: (performance.now() - t1) / 1000 } };
 }

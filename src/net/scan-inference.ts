@@ -42,20 +42,35 @@ export interface ScanSegmentation {
   probabilities: Float32Array[];
   grid: WorkingGrid;
   heart: HeartLocation;
+  /** Seconds per phase (locate, bin, network, labels): where the time went. */
+  seconds: Record<string, number>;
 }
 
 export async function segmentOnWorkingGrid(rt: Runtime, model: CacNet, ct: Volume, opts: Partial<InferenceOptions> = {}): Promise<ScanSegmentation> {
   const spec = model.config.workingGrid;
   if (!spec) throw new Error('segmentOnWorkingGrid needs a network trained on the working grid');
   const o = { ...DEFAULT_INFERENCE, window: [64, spec.planeCells, spec.planeCells] as [number, number, number], ...opts };
+  const seconds: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    seconds[phase] = (now - t) / 1000;
+    t = now;
+  };
   const heart = locateHeart(ct);
+  lap('locate heart');
   const grid = buildWorkingGrid(ct, heart.centreMm, spec);
-  const probabilities = await predictGrid(rt, model, workingGridInput(grid, model.config.huWindow), 2, grid.dims, o);
+  const input = workingGridInput(grid, model.config.huWindow);
+  lap('working grid');
+  const probabilities = await predictGrid(rt, model, input, 2, grid.dims, o);
+  lap('network');
   if (model.arteryPrior && o.arteryPrior) {
     applyArteryPrior(probabilities, grid.dims, grid.affine, model.arteryPrior, (c) => grid.max[c]! >= o.thresholdHU, gridOffsetFromHeart(grid));
   }
   const point = o.calciumProbability ?? model.calciumProbability;
-  return { labels: nativeLabels(probabilities, grid, ct, o.thresholdHU, point), probabilities, grid, heart };
+  const labels = nativeLabels(probabilities, grid, ct, o.thresholdHU, point);
+  lap('labels');
+  return { labels, probabilities, grid, heart, seconds };
 }
 
 /**
