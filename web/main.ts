@@ -15,6 +15,7 @@ import type { ArteryScore, ScanScore } from '../src/scoring/score.js';
 import { Engine, WEIGHTS_URL } from './engine.js';
 import { describeProblem, type Problem } from './problems.js';
 import { filesFromDrop, makePhantom, openFiles, type LoadedScan } from './scan-input.js';
+import { phantomKind } from '../src/phantom/for-network.js';
 import { SliceViewer, WINDOW_PRESETS } from './viewer.js';
 
 type State = 'starting' | 'ready' | 'loading' | 'running' | 'done' | 'error';
@@ -327,7 +328,8 @@ window.addEventListener('drop', (ev) => ev.preventDefault());
 ui.phantom.addEventListener('click', () => {
   const seed = Math.max(0, Math.floor(Number(ui.phantomSeed.value) || 0));
   const risk = Number(ui.phantomRisk.value);
-  void open(() => makePhantom(seed, risk), `phantom (seed ${seed})`);
+  // The phantom the network was made for: scanner-size for a working-grid network (falls back to the small one without a network).
+  void open(async () => makePhantom(seed, risk, await getEngine().then((e) => phantomKind(e.model.config, 'evaluate'), () => ({ preset: 'small' as const }))), `phantom (seed ${seed})`);
 });
 
 ui.run.addEventListener('click', () => void score());

@@ -9,6 +9,7 @@ import { acquisitionNotes, type AcquisitionInfo } from '../src/io/acquisition.js
 import { decodeDicomStudy, describeStudy } from '../src/io/dicom-study.js';
 import { decodeNifti, type NiftiHeader } from '../src/io/nifti.js';
 import { generatePhantom } from '../src/phantom/phantom.js';
+import type { PhantomKind } from '../src/phantom/for-network.js';
 import type { LabelMap, Volume } from '../src/io/volume.js';
 import { scoreScan, type ScanScore } from '../src/scoring/score.js';
 import { checkCt } from '../src/scoring/validate.js';
@@ -144,9 +145,9 @@ async function walk(dir: FileSystemDirectoryEntry, out: File[]): Promise<void> {
   }
 }
 
-/** A synthetic 64×64×16 cardiac CT with calcium in a chosen risk category, and its ground truth. */
-export function makePhantom(seed: number, riskTarget: number): LoadedScan {
-  const p = generatePhantom({ seed, preset: 'small', riskTarget });
+/** A synthetic cardiac CT (of the kind the network was made for) with calcium in a chosen risk category, and its ground truth. */
+export function makePhantom(seed: number, riskTarget: number, kind: PhantomKind): LoadedScan {
+  const p = generatePhantom({ seed, ...kind, riskTarget });
   return {
     ct: p.ct,
     id: `phantom-${seed}-risk${riskTarget}`,

@@ -13,7 +13,8 @@ import { buildModel, encodeWithInferenceSettings, readModelBundle } from '../net
 import { readWeightsFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { ProgressLine } from './progress.js';
 import { intOption, UsageError, type Command } from './run-command.js';
-import { phantomKind, phantomStream, SHIPPED_RECIPE } from './training-recipe.js';
+import { phantomStream, SHIPPED_RECIPE } from './training-recipe.js';
+import { phantomKind } from '../phantom/for-network.js';
 
 /** Validation phantoms: the training run's validation seed, never used for training, eval (9001) or the demo (4242). */
 const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;

@@ -10,7 +10,7 @@ import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { operatingPointText } from '../net/inference-metadata.js';
 import { UsageError, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
-import { phantomKind } from './training-recipe.js';
+import { phantomKind } from '../phantom/for-network.js';
 import { phantomAttributes, printBins } from './cohort-bins.js';
 
 /** Held-out seed: training uses SHIPPED_RECIPE.seed and seed + 1 (validation). */

@@ -15,7 +15,7 @@ import { readScan } from '../io/read-scan.js';
 import { generateCohort } from '../phantom/cohort.js';
 import type { LabelMap } from '../io/volume.js';
 import { printBins, phantomAttributes } from './cohort-bins.js';
-import { phantomKind } from './training-recipe.js';
+import { phantomKind } from '../phantom/for-network.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
 import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';

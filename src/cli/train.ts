@@ -12,7 +12,8 @@ import type { Command } from './run-command.js';
 import { UsageError, intOption as int } from './run-command.js';
 import { ProgressLine, formatSeconds } from './progress.js';
 import { crossValidate } from './cross-validate.js';
-import { phantomKind, phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
+import { phantomScans, SHIPPED_RECIPE, workingGridScans } from './training-recipe.js';
+import { phantomKind } from '../phantom/for-network.js';
 import { cachedPreparedScans } from './prepared-cache.js';
 
 /** Where training scans on the working grid are kept between runs (prepared-cache.ts). */

@@ -3,8 +3,7 @@
  * defaults, and where `cacnet calibrate` takes its validation seed from.
  */
 import { generateCohort } from '../phantom/cohort.js';
-import type { PhantomPreset } from '../phantom/presets.js';
-import type { PhantomSplit } from '../phantom/scanner-ranges.js';
+import type { PhantomKind } from '../phantom/for-network.js';
 import { CALCIUM_THRESHOLD_HU } from '../net/data.js';
 import type { NetConfig } from '../net/config.js';
 import { prepareScan, type PreparedScan, type Scan } from '../net/train.js';
@@ -28,23 +27,6 @@ export const SHIPPED_RECIPE = {
   ceWeight: 1,
   candidateHU: CALCIUM_THRESHOLD_HU as number | null,
 };
-
-/** Which phantoms: a preset and, for the scanner preset, the split its parameters are drawn from. */
-export interface PhantomKind {
-  preset: PhantomPreset;
-  split?: PhantomSplit;
-}
-
-/**
- * The phantoms a network is trained, calibrated and judged on. A network on
- * the working grid: scanner-size phantoms, drawn inside the training ranges for
- * training and calibration, from the full ranges (part of them never trained
- * on) for evaluation and the demo. Older networks: the small phantoms.
- */
-export function phantomKind(config: NetConfig, purpose: 'train' | 'evaluate'): PhantomKind {
-  if (!config.workingGrid) return { preset: 'small' };
-  return { preset: 'scanner', split: purpose === 'train' ? 'train' : 'heldout' };
-}
 
 /** A seeded cohort's phantoms one at a time (validation and evaluation at scanner size would not fit in memory together). */
 export function* phantomStream(seed: number, count: number, idPrefix: string, kind: PhantomKind): Generator<Scan> {
