@@ -13,11 +13,10 @@
  * pipelines. Tiles come from the GEMM's shape and the device profile
  * (planTile): enough workgroups to fill every compute unit several times.
  */
-import type { DeviceProfile } from '../gpu/profile.js';
 import { program, uniformBlock } from '../gpu/program.js';
 import { Tensor } from '../gpu/tensor.js';
 import { WG, flatMain, vecType } from '../gpu/wgsl.js';
-import { tileBytes, tileGrid, tileKey, tileThreads, tiledGemmSource, type TileShape } from './gemm-tiled.js';
+import { planTile, tileGrid, tileKey, tiledGemmSource, type TileShape } from './gemm-tiled.js';
 import { sumMiddle } from './reduce.js';
 import type { ConvGeometry } from './conv.js';
 
@@ -35,9 +34,6 @@ interface Variant {
   vecOut: boolean;
   bias: boolean;
 }
-
-/** Most partial dW floats a split reduction keeps (the splits shrink to fit). */
-const PARTIAL_FLOATS = 1 << 22;
 
 /**
  * WGSL: a voxel's coordinates (decoded once into the core's tables), and the
@@ -162,71 +158,6 @@ ${flatMain(`  if (i >= p.taps * p.cin * p.cout) { return; }
   workgroupSize: WG,
 });
 
-export interface TilePlan {
-  tile: TileShape;
-  /** K splits (grid z) and the K range of each. */
-  splits: number;
-  kSplit: number;
-}
-
-export interface GemmProblem {
-  m: number;
-  n: number;
-  k: number;
-  aContig: 'm' | 'k';
-  /** Whether A, B may be read as vec4 along their contiguous axes. */
-  aVec4: boolean;
-  bVec4: boolean;
-  bContig?: 'n' | 'k';
-  /** Split K into partial results when the tiles alone do not fill the device. */
-  splitK: boolean;
-}
-
-/**
- * Picks a tile for an M×N×K GEMM: TN from N (4 to 64 columns, 4 per
- * invocation), then the tallest TM (up to 128 rows, 4 per invocation) that
- * still gives 4 workgroups per compute unit, shrinking rows per invocation
- * before invocations; TK 16 (8 for short K). A split-K GEMM then splits K
- * until the device is full, keeping at least 4 K steps per split.
- */
-export function planTile(profile: DeviceProfile, g: GemmProblem): TilePlan {
-  const target = 4 * profile.computeUnits;
-  const tn = Math.min(64, Math.max(4, 2 ** Math.ceil(Math.log2(g.n))));
-  const rn = 4;
-  const cols = tn / rn;
-  const tk = g.k <= 8 ? 8 : 16;
-  const maxThreads = Math.min(256, profile.maxInvocationsPerWorkgroup, profile.maxWorkgroupSizeX);
-  const fits = (tm: number, rm: number) =>
-    tileBytes({ tm, tn, tk }) <= profile.maxWorkgroupStorageBytes && cols * (tm / rm) <= maxThreads;
-  const tiles = (tm: number) => Math.ceil(g.m / tm) * Math.ceil(g.n / tn);
-  // Candidates from tall to short: (TM, RM).
-  const candidates: Array<[number, number]> = [];
-  for (const tm of [128, 64, 32, 16, 8, 4]) for (const rm of [4, 2, 1]) if (tm % rm === 0 && cols * (tm / rm) >= Math.min(64, cols * tm)) candidates.push([tm, rm]);
-  let pick: [number, number] = [4, 1];
-  for (const [tm, rm] of candidates) {
-    if (!fits(tm, rm)) continue;
-    pick = [tm, rm];
-    if (tiles(tm) >= target) break;
-  }
-  const [tm, rm] = pick;
-  const bContig = g.bContig ?? 'n';
-  const tile: TileShape = {
-    tm, tn, tk, rm, rn,
-    aContig: g.aContig,
-    aWidth: g.aVec4 && (g.aContig === 'k' ? tk : tm) % 4 === 0 ? 4 : 1,
-    bContig,
-    bWidth: g.bVec4 && (bContig === 'n' ? tn : tk) % 4 === 0 ? 4 : 1,
-  };
-  let splits = 1;
-  if (g.splitK) {
-    const want = Math.ceil(target / tiles(tm));
-    const most = Math.max(1, Math.floor(g.k / (4 * tk)), 1);
-    splits = Math.max(1, Math.min(want, most, Math.floor(PARTIAL_FLOATS / (g.m * g.n))));
-  }
-  const kSplit = Math.ceil(Math.ceil(g.k / splits) / tk) * tk;
-  return { tile, splits: Math.ceil(g.k / kSplit), kSplit };
-}
-
 function taps(g: ConvGeometry): number {
   return g.kd * g.kh * g.kw;
 }
@@ -287,6 +218,3 @@ export function tiledConvWeightGrad(x: Tensor, dy: Tensor, wShape: readonly numb
   summed.dispose();
   return dw;
 }
-
-/** Tile threads, for tests and reports. */
-export { tileThreads };
