@@ -45,6 +45,7 @@ const USAGE = `usage: npm run bench -- [options]    (or: cacnet bench [options])
   --kernels F        force cacnet's kernel family: gpu or swiftshader (default: chosen by the adapter)
   --compute-units N  plan cacnet's kernels as if the device had N compute units (rehearsing a GPU's plans)
   --configs LIST     whole-network configurations: demo,paper (default demo)
+  --rows REGEX       only the conv and op rows whose name matches (a rehearsal's subset)
   --scan D,H,W       scan suite: score a generated D x H x W scan through \`cacnet infer\` (default 60,512,512)
   --robust           keep Dawn's robustness on (both engines)
   --no-tfjs          cacnet only (no TensorFlow.js rows)
@@ -80,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
         'compute-units': { type: 'string' },
         configs: { type: 'string' },
         scan: { type: 'string' },
+        rows: { type: 'string' },
         'max-time': { type: 'string' },
         out: { type: 'string' },
         json: { type: 'string' },
@@ -211,9 +213,10 @@ export async function main(argv: string[]): Promise<number> {
     log(`  dispatch ${overheads.dispatchMicros.toFixed(0)} us, submit+wait ${overheads.submitMillis.toFixed(2)} ms, 4-byte readback ${overheads.readbackMillis.toFixed(2)} ms, barrier ${overheads.barrierNanos.toFixed(0)} ns per workgroup of 256`);
   }
   const rows: RowResult[] = [];
+  const rowFilter = v.rows ? new RegExp(v.rows) : null;
   const runRows = async (title: string, list: Row[]) => {
     log(title);
-    for (const r of list) {
+    for (const r of list.filter((row) => !rowFilter || rowFilter.test(row.name))) {
       rows.push(await runRow(r, harness));
       rt.trim();
     }
