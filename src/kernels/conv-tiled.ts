@@ -74,59 +74,39 @@ function storeWgsl(v: Variant, target: string, index: (n: string) => string): st
 }`;
 }
 
-/** Forward (and dX, on dY and W'): A = the input gathered at the taps, B = the weights as [taps·Cin, Cout]. */
-function forwardSource(v: Variant): string {
+/**
+ * The two GEMMs over a tap-shifted input X:
+ *  - forward (and dX, on dY and W'): A[v, (t, ci)] = X at voxel v shifted by tap t, B = the weights
+ *    as [taps·Cin, Cout], C = Y (+ bias); the rows' voxels are decoded once per workgroup;
+ *  - dW: A[(t, ci), v] = the same X element seen from the other side (vec4 along ci), B = dY
+ *    [voxels, Cout], C = one partial dW per K split; the K step's voxels are decoded once per step.
+ */
+function convSource(v: Variant, pass: 'forward' | 'weightGrad'): string {
   const t = v.tile;
   const AV = vecType(t.aWidth);
   const BV = vecType(t.bWidth);
   const YV = v.vecOut ? 'vec4f' : 'f32';
+  const fwd = pass === 'forward';
+  // (voxel, tap·Cin + channel) of an A element: m and k swap roles between the passes.
+  const [voxel, tapChannel, table] = fwd ? ['rowT[mm]', 'k', 'rowTable'] : ['colT[kk]', 'm', 'colTable'];
+  const [b, c] = fwd ? ['Wt', 'Y'] : ['DY', 'Part'];
   return tiledGemmSource(t, {
     declarations: /* wgsl */ `@group(0) @binding(0) var<storage, read> X: array<${AV}>;
-@group(0) @binding(1) var<storage, read> Wt: array<${BV}>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${YV}>;
+@group(0) @binding(1) var<storage, read> ${b}: array<${BV}>;
+@group(0) @binding(2) var<storage, read_write> ${c}: array<${YV}>;
 ${v.bias ? `@group(0) @binding(3) var<storage, read> Bias: array<${YV}>;\n` : ''}${UNIFORMS.declare(v.bias ? 4 : 3)}
 ${voxelWgsl(v)}
 fn loadA(m: u32, k: u32, mm: u32, kk: u32) -> ${AV} {
-  let tap = k / p.cin;
-  let s = shifted(rowT[mm], tap);
+  let tap = ${tapChannel} / p.cin;
+  let s = shifted(${voxel}, tap);
   if (!s.ok) { return ${AV}(0.0); }
-  return X[(s.at * p.cin + k - tap * p.cin) / ${t.aWidth}u];
+  return X[(s.at * p.cin + ${tapChannel} - tap * p.cin) / ${t.aWidth}u];
 }
 fn loadB(k: u32, n: u32) -> ${BV} {
-  return Wt[(k * p.cout + n) / ${t.bWidth}u];
+  return ${b}[(k * p.cout + n) / ${t.bWidth}u];
 }
-${storeWgsl(v, 'Y', (n) => `m * p.cout + ${n}`)}`,
-    rowTable: VOXEL_TABLE,
-    m: 'p.m',
-    n: 'p.cout',
-    k: 'p.k',
-    kSplit: 'p.kSplit',
-  });
-}
-
-/** dW: A[(t, ci), v] = X at voxel v shifted by tap t (vec4 along ci), B = dY [voxels, Cout]; one partial per split. */
-function weightGradSource(v: Variant): string {
-  const t = v.tile;
-  const AV = vecType(t.aWidth);
-  const BV = vecType(t.bWidth);
-  const YV = v.vecOut ? 'vec4f' : 'f32';
-  return tiledGemmSource(t, {
-    declarations: /* wgsl */ `@group(0) @binding(0) var<storage, read> X: array<${AV}>;
-@group(0) @binding(1) var<storage, read> DY: array<${BV}>;
-@group(0) @binding(2) var<storage, read_write> Part: array<${YV}>;
-${UNIFORMS.declare(3)}
-${voxelWgsl(v)}
-fn loadA(m: u32, k: u32, mm: u32, kk: u32) -> ${AV} {
-  let tap = m / p.cin;
-  let s = shifted(colT[kk], tap);
-  if (!s.ok) { return ${AV}(0.0); }
-  return X[(s.at * p.cin + m - tap * p.cin) / ${t.aWidth}u];
-}
-fn loadB(k: u32, n: u32) -> ${BV} {
-  return DY[(k * p.cout + n) / ${t.bWidth}u];
-}
-${storeWgsl(v, 'Part', (n) => `(split * p.m + m) * p.cout + ${n}`)}`,
-    colTable: VOXEL_TABLE,
+${storeWgsl(v, c, (n) => (fwd ? `m * p.cout + ${n}` : `(split * p.m + m) * p.cout + ${n}`))}`,
+    [table]: VOXEL_TABLE,
     m: 'p.m',
     n: 'p.cout',
     k: 'p.k',
@@ -136,8 +116,8 @@ ${storeWgsl(v, 'Part', (n) => `(split * p.m + m) * p.cout + ${n}`)}`,
 
 const variantKey = (v: Variant) => `k${v.kd}x${v.kh}x${v.kw}|${tileKey(v.tile)}${v.vecOut ? '|v4' : ''}${v.bias ? '|bias' : ''}`;
 
-const FORWARD = program({ op: 'conv-tiled', uniforms: UNIFORMS, key: variantKey, source: forwardSource });
-const WEIGHT_GRAD = program({ op: 'conv-tiled-weight-grad', uniforms: UNIFORMS, key: variantKey, source: weightGradSource });
+const FORWARD = program({ op: 'conv-tiled', uniforms: UNIFORMS, key: variantKey, source: (v: Variant) => convSource(v, 'forward') });
+const WEIGHT_GRAD = program({ op: 'conv-tiled-weight-grad', uniforms: UNIFORMS, key: variantKey, source: (v: Variant) => convSource(v, 'weightGrad') });
 
 const FLIP_UNIFORMS = uniformBlock({ taps: 'u32', cin: 'u32', cout: 'u32' });
 /** W'[t', co, ci] = W[taps − 1 − t', ci, co]: the dX pass's weights. */
