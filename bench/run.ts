@@ -234,7 +234,14 @@ export async function main(argv: string[]): Promise<number> {
       networks.push(await networkBench(ctx, { ...harness, minSamples: quick ? 1 : Math.max(2, Math.min(minSamples, 3)) }, config as 'demo' | 'paper'));
     }
   }
-  const scan = only.has('scan') ? await scanBench(ctx, scanDims as [number, number, number], log) : null;
+  let scan: ScanResult | null = null;
+  if (only.has('scan')) {
+    // A failed scan must not lose the suites measured before it.
+    scan = await scanBench(ctx, scanDims as [number, number, number], log).catch((e: Error) => {
+      log(`scan FAILED: ${e.message.split('\n')[0]}`);
+      return null;
+    });
+  }
 
   if (pytorch) {
     for (const r of rows) {
