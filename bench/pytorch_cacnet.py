@@ -21,6 +21,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from pytorch_ops import eager_fp32, sync
+
 
 def groups_for(channels, wanted):
     g = min(wanted, channels)
@@ -146,11 +148,6 @@ class CacNet(torch.nn.Module):
         return total + c["l2"] * sum((v * v).sum() for v in self.parameters())
 
 
-def sync(device):
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def timed(fn, device, samples):
     t0 = time.perf_counter()
     fn()
@@ -172,9 +169,7 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--samples", type=int, default=5)
     a = ap.parse_args()
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
+    eager_fp32()
     with open(a.specs) as f:
         spec = json.load(f)
     with open(a.merge) as f:

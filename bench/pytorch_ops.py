@@ -124,6 +124,13 @@ def build(spec, device):
     raise ValueError(f"unknown op {op!r}")
 
 
+def eager_fp32():
+    """Eager fp32: no TF32 in matmuls or convolutions (cuDNN allows it by default); cuDNN picks its algorithms."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+
+
 def sync(device):
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -154,10 +161,7 @@ def main():
     ap.add_argument("--budget", type=float, default=1.0, help="seconds a row keeps sampling once it has --samples")
     a = ap.parse_args()
 
-    # Eager fp32: no TF32 in matmuls or convolutions (cuDNN allows it by default).
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cudnn.benchmark = True
+    eager_fp32()
     with open(a.specs) as f:
         specs = json.load(f)
     device = a.device
