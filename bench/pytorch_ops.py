@@ -9,7 +9,8 @@ The shapes come from the benchmark itself, never from a copy:
 
 bench/gpu-run.sh does all three. Method, as in bench/: one call per sample, the
 median of the samples after warm-up calls, and a call ends when its outputs are
-on the host (``.cpu()``), like cacnet's read() and tfjs's data(). Tensors use
+on the host (``.cpu()``), like cacnet's read() and tfjs's data(); fp32 with TF32
+off. Tensors use
 the channels-last memory formats, cacnet's and tfjs's layout. Needs torch
 (any recent 2.x); --device cpu works without a GPU.
 """
@@ -123,6 +124,13 @@ def build(spec, device):
     raise ValueError(f"unknown op {op!r}")
 
 
+def eager_fp32():
+    """Eager fp32: no TF32 in matmuls or convolutions (cuDNN allows it by default); cuDNN picks its algorithms."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+
+
 def sync(device):
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -153,7 +161,7 @@ def main():
     ap.add_argument("--budget", type=float, default=1.0, help="seconds a row keeps sampling once it has --samples")
     a = ap.parse_args()
 
-    torch.backends.cudnn.benchmark = True
+    eager_fp32()
     with open(a.specs) as f:
         specs = json.load(f)
     device = a.device

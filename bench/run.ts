@@ -4,7 +4,8 @@
  * and the adapter's own measured limits. Prints a table and writes
  * bench/RESULTS.md (and, with --json, the raw samples).
  *
- *   npx tsx bench/run.ts [--quick] [--only roofline,ops,conv,network] [--adapter auto|hardware|swiftshader]
+ *   npx tsx bench/run.ts [--quick] [--only roofline,ops,conv,network,scan] [--adapter auto|hardware|swiftshader]
+ *                        [--kernels gpu|swiftshader] [--configs demo,paper] [--scan D,H,W]
  *                        [--robust] [--no-tfjs] [--no-cpu] [--no-onnx] [--samples N] [--max-time S]
  *                        [--out FILE|-] [--json FILE]
  */
@@ -19,16 +20,21 @@ import { Runtime } from '../src/gpu/runtime.js';
 import { runRow, type Engine, type Row, type RowResult } from './lib/harness.js';
 import { bestOf, measureRoofline, type Roofline } from './lib/roofline.js';
 import { measureOverheads, profileCall, type Overheads } from './lib/profile.js';
-import { renderConsole, renderMarkdown, type BenchResults, type NetworkResult } from './lib/report.js';
+import { renderConsole, renderMarkdown, type BenchResults, type NetworkResult, type ScanResult } from './lib/report.js';
+import { CacNet } from '../src/net/cacnet.js';
+import { DEMO_CONFIG, PAPER_CONFIG } from '../src/net/config.js';
+import { scanWindowCount } from './suites/scan.js';
 import { loadTfjs, type TfjsHandle } from './lib/tfjs.js';
 import type { BenchContext } from './lib/context.js';
 import { opRows } from './suites/ops.js';
 import { convRows } from './suites/conv.js';
 import { networkBench } from './suites/network.js';
+import { scanBench } from './suites/scan.js';
+import { KERNEL_FAMILIES, describeProfile, type KernelFamily } from '../src/gpu/profile.js';
 import { evaluateTargets } from './targets.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SUITES = ['roofline', 'ops', 'conv', 'network'] as const;
+const SUITES = ['roofline', 'ops', 'conv', 'network', 'scan'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `usage: npm run bench -- [options]    (or: cacnet bench [options])
@@ -36,6 +42,11 @@ const USAGE = `usage: npm run bench -- [options]    (or: cacnet bench [options])
   --quick            2 samples a row and a small whole-network patch: a smoke run (about 5 min on SwiftShader)
   --only LIST        comma-separated suites: ${SUITES.join(',')} (default: all)
   --adapter A        auto (GPU first, then SwiftShader), hardware, swiftshader (default auto)
+  --kernels F        force cacnet's kernel family: gpu or swiftshader (default: chosen by the adapter)
+  --compute-units N  plan cacnet's kernels as if the device had N compute units (rehearsing a GPU's plans)
+  --configs LIST     whole-network configurations: demo,paper (default demo)
+  --rows REGEX       only the conv and op rows whose name matches (a rehearsal's subset)
+  --scan D,H,W       scan suite: score a generated D x H x W scan through \`cacnet infer\` (default 60,512,512)
   --robust           keep Dawn's robustness on (both engines)
   --no-tfjs          cacnet only (no TensorFlow.js rows)
   --no-cpu           leave out the tfjs cpu backend
@@ -66,6 +77,11 @@ export async function main(argv: string[]): Promise<number> {
         'no-onnx': { type: 'boolean' },
         samples: { type: 'string' },
         patch: { type: 'string' },
+        kernels: { type: 'string' },
+        'compute-units': { type: 'string' },
+        configs: { type: 'string' },
+        scan: { type: 'string' },
+        rows: { type: 'string' },
         'max-time': { type: 'string' },
         out: { type: 'string' },
         json: { type: 'string' },
@@ -86,7 +102,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (v.render) {
     // JSON has no NaN: failed cells come back as null.
-    const results = JSON.parse(readFileSync(v.render, 'utf8'), (_k, val: unknown) => (val === null ? NaN : val)) as BenchResults;
+    const results = JSON.parse(readFileSync(v.render, 'utf8'), (_k, val: unknown) => (val === null ? NaN : val)) as BenchResults & { network?: NetworkResult | null };
+    // Runs before 2026-12 had one network result.
+    results.networks ??= results.network ? [results.network] : [];
     finish(results);
     const out = v.out ?? join(HERE, 'RESULTS.md');
     console.log(renderConsole(results));
@@ -122,6 +140,26 @@ export async function main(argv: string[]): Promise<number> {
     }
     patch = p as [number, number, number];
   }
+  const kernels = v.kernels as KernelFamily | undefined;
+  if (kernels !== undefined && !KERNEL_FAMILIES.includes(kernels)) {
+    console.error(`bench: --kernels must be ${KERNEL_FAMILIES.join(' or ')}, got '${v.kernels}'`);
+    return 2;
+  }
+  const computeUnits = v['compute-units'] === undefined ? undefined : Number(v['compute-units']);
+  if (computeUnits !== undefined && !(Number.isInteger(computeUnits) && computeUnits >= 1)) {
+    console.error(`bench: --compute-units must be a positive integer, got '${v['compute-units']}'`);
+    return 2;
+  }
+  const configs = (v.configs ?? 'demo').split(',').map((c) => c.trim());
+  if (configs.some((c) => c !== 'demo' && c !== 'paper')) {
+    console.error(`bench: --configs must list demo and/or paper, got '${v.configs}'`);
+    return 2;
+  }
+  const scanDims = (v.scan ?? '60,512,512').split(',').map(Number);
+  if (scanDims.length !== 3 || scanDims.some((d) => !Number.isInteger(d) || d < 8)) {
+    console.error(`bench: --scan must be D,H,W (each an integer >= 8), got '${v.scan}'`);
+    return 2;
+  }
   const robustness = !!v.robust;
   const engines = new Set<Engine>(['cacnet']);
   if (!v['no-tfjs']) {
@@ -139,13 +177,16 @@ export async function main(argv: string[]): Promise<number> {
   const log = (s: string) => console.log(/^\S/.test(s) && s ? `${clock()} ${s}` : s);
   // Ours first: on a machine without a GPU it points the Vulkan loader at SwiftShader,
   // so tfjs's Dawn instance (created next) finds that same adapter.
-  const rt = await Runtime.create({ adapter, robustness });
+  const rt = await Runtime.create({ adapter, robustness, ...(kernels ? { kernels } : {}), ...(computeUnits ? { computeUnits } : {}) });
   const d = rt.description;
   log(`bench: cacnet on ${d.description || d.vendor} (${d.vendor}${d.architecture ? `, ${d.architecture}` : ''})${d.isSoftware ? ' [software]' : ''}, robustness ${robustness ? 'on' : 'off'}`);
+  log(`bench: ${describeProfile(rt.profile)}`);
   if (v['emit-specs']) {
     const specCtx: BenchContext = { rt, tfjs: null, engines: new Set<Engine>(['cacnet']), quick };
     const specs = [...(await convRows(specCtx)), ...opRows(specCtx)].filter((r) => r.spec).map((r) => ({ name: r.name, group: r.group, spec: r.spec }));
     writeFileSync(v['emit-specs'], JSON.stringify(specs, null, 1));
+    const networks = networkSpecs(rt, configs, patch ?? [16, 64, 64], scanDims as [number, number, number]);
+    writeFileSync(v['emit-specs'].replace(/\.json$/, '') + '-network.json', JSON.stringify(networks, null, 1));
     log(`bench: wrote ${specs.length} row specs to ${v['emit-specs']}`);
     rt.destroy();
     return 0;
@@ -172,9 +213,10 @@ export async function main(argv: string[]): Promise<number> {
     log(`  dispatch ${overheads.dispatchMicros.toFixed(0)} us, submit+wait ${overheads.submitMillis.toFixed(2)} ms, 4-byte readback ${overheads.readbackMillis.toFixed(2)} ms, barrier ${overheads.barrierNanos.toFixed(0)} ns per workgroup of 256`);
   }
   const rows: RowResult[] = [];
+  const rowFilter = v.rows ? new RegExp(v.rows) : null;
   const runRows = async (title: string, list: Row[]) => {
     log(title);
-    for (const r of list) {
+    for (const r of list.filter((row) => !rowFilter || rowFilter.test(row.name))) {
       rows.push(await runRow(r, harness));
       rt.trim();
     }
@@ -185,10 +227,20 @@ export async function main(argv: string[]): Promise<number> {
     log('roofline probe again (the limit is the best of both: other load on the machine only lowers it)');
     roofline = bestOf(roofline, await measureRoofline(rt, log));
   }
-  let network: NetworkResult | null = null;
+  const networks: NetworkResult[] = [];
   if (only.has('network')) {
-    log('whole network');
-    network = await networkBench(ctx, { ...harness, minSamples: quick ? 1 : Math.max(2, Math.min(minSamples, 3)) });
+    for (const config of configs) {
+      log(`whole network (${config} config)`);
+      networks.push(await networkBench(ctx, { ...harness, minSamples: quick ? 1 : Math.max(2, Math.min(minSamples, 3)) }, config as 'demo' | 'paper'));
+    }
+  }
+  let scan: ScanResult | null = null;
+  if (only.has('scan')) {
+    // A failed scan must not lose the suites measured before it.
+    scan = await scanBench(ctx, scanDims as [number, number, number], log).catch((e: Error) => {
+      log(`scan FAILED: ${e.message.split('\n')[0]}`);
+      return null;
+    });
   }
 
   if (pytorch) {
@@ -196,6 +248,7 @@ export async function main(argv: string[]): Promise<number> {
       const p = pytorch.rows[r.row.name];
       if (p) r.timings.push({ engine: 'pytorch-cuda', median: p.median_ms / 1e3, samples: p.samples_ms.map((ms) => ms / 1e3) });
     }
+    addPytorchNetworks(pytorch, networks, scan);
   }
 
   const results: BenchResults = {
@@ -216,7 +269,8 @@ export async function main(argv: string[]): Promise<number> {
     roofline,
     overheads,
     rows,
-    network,
+    networks,
+    scan,
     targets: [],
     notes: [],
   };
@@ -244,11 +298,49 @@ function finish(results: BenchResults): void {
   results.notes = evaluated.notes;
 }
 
+interface PytorchTiming {
+  median_ms: number;
+  samples_ms: number[];
+  first_ms?: number;
+}
+
 interface PytorchResults {
   torch: string;
   cudnn: string;
   device: string;
-  rows: Record<string, { median_ms: number; samples_ms: number[] }>;
+  rows: Record<string, PytorchTiming>;
+  /** From bench/pytorch_cacnet.py, merged in by gpu-run.sh: per config, forward and training step; the scan's window forwards. */
+  networks?: Record<string, { forward: PytorchTiming; step: PytorchTiming }>;
+  scan?: PytorchTiming & { windows: number };
+}
+
+function pytorchTiming(p: PytorchTiming) {
+  return { engine: 'pytorch-cuda' as const, median: p.median_ms / 1e3, samples: p.samples_ms.map((ms) => ms / 1e3), ...(p.first_ms !== undefined ? { firstCall: p.first_ms / 1e3 } : {}) };
+}
+
+function addPytorchNetworks(p: PytorchResults, networks: NetworkResult[], scan: ScanResult | null): void {
+  for (const n of networks) {
+    const t = p.networks?.[n.config === 'PAPER_CONFIG' ? 'paper' : 'demo'];
+    if (!t) continue;
+    n.forward.push(pytorchTiming(t.forward));
+    n.step.push(pytorchTiming(t.step));
+  }
+  if (scan && p.scan) scan.timings.push(pytorchTiming(p.scan));
+}
+
+/** What bench/pytorch_cacnet.py needs to build the same networks: configs, parameter shapes, patch, scan windows. */
+function networkSpecs(rt: Runtime, configs: string[], patch: readonly number[], scanDims: [number, number, number]) {
+  return {
+    patch,
+    scanWindows: scanWindowCount(scanDims),
+    configs: Object.fromEntries(configs.map((c) => {
+      const config = c === 'paper' ? PAPER_CONFIG : DEMO_CONFIG;
+      const model = new CacNet(rt, config);
+      const params = Object.fromEntries(model.namedParameters().map(([name, t]) => [name, [...t.shape]]));
+      model.dispose();
+      return [c, { config, params }];
+    })),
+  };
 }
 
 function readPytorch(path: string): PytorchResults {

@@ -9,7 +9,7 @@ import { DisposedTensorError, DtypeError, ShapeError } from '../src/base/errors.
 import { batchNorm, groupNorm, type BatchNormState } from '../src/autograd/norm.js';
 import { backward, requireGrad } from '../src/autograd/tape.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
-import { expectClose, gpu, randomArray } from './helpers/gpu.js';
+import { expectClose, gpu, gpuFamily, randomArray } from './helpers/gpu.js';
 import { batchNormEvalRef, batchNormGradRef, batchNormRef, groupNormGradRef, groupNormRef, runningUpdateRef } from './reference/norm.js';
 
 const EPS = 1e-5;
@@ -62,6 +62,15 @@ const BN_SHAPES: number[][] = [
   [2, 3, 4, 5, 6], // NDHWC, stats over N·D·H·W
   [1, 3, 5, 67], // more channels than one workgroup's lanes (scalar)
   [2, 2, 3, 260], // more channel vectors than one workgroup's lanes (vec4)
+];
+
+/**
+ * The adapter's reduction plan, and a big GPU's (132 compute units: short
+ * register runs, many chunks, several combine passes), forced on this adapter.
+ */
+const PLANS: Array<[string, () => Promise<Runtime>]> = [
+  ['', gpu],
+  [', big-GPU plan', () => gpuFamily('gpu', 132)],
 ];
 
 describe('batch norm forward', () => {
@@ -163,9 +172,9 @@ describe('batch norm backward', () => {
     [[2, 3, 5, 8], true, true],
     [[2, 3, 5, 8], false, true],
   ];
-  for (const [shape, training, relu] of cases) {
-    it(`${training ? 'training' : 'eval'}${relu ? ' +relu' : ''} ${JSON.stringify(shape)}: dx, dγ, dβ match float64`, async () => {
-      const rt = await gpu();
+  for (const [plan, family] of PLANS) for (const [shape, training, relu] of plan ? cases.filter(([, t]) => t) : cases) {
+    it(`${training ? 'training' : 'eval'}${relu ? ' +relu' : ''} ${JSON.stringify(shape)}${plan}: dx, dγ, dβ match float64`, async () => {
+      const rt = await family();
       const c = shape[shape.length - 1]!;
       const x = channelData(shape, 20);
       const gamma = randomArray(c, 21, 0.5, 1.5);
@@ -247,9 +256,9 @@ const GN_CASES: Array<[number[], number]> = [
 ];
 
 describe('group norm', () => {
-  for (const [shape, groups] of GN_CASES) {
-    it(`forward ${JSON.stringify(shape)} G=${groups} matches float64`, async () => {
-      const rt = await gpu();
+  for (const [plan, family] of PLANS) for (const [shape, groups] of GN_CASES) {
+    it(`forward ${JSON.stringify(shape)} G=${groups}${plan} matches float64`, async () => {
+      const rt = await family();
       const c = shape[shape.length - 1]!;
       const x = channelData(shape, 50);
       const gamma = randomArray(c, 51, 0.5, 1.5);
@@ -260,9 +269,9 @@ describe('group norm', () => {
     });
   }
 
-  for (const [shape, groups, relu] of [[[2, 3, 4, 5, 6], 3, false], [[2, 5, 7, 8], 4, false], [[2, 10, 15, 20, 4], 2, false], [[2, 5, 7, 8], 2, true], [[2, 3, 4, 5, 6], 2, true]] as Array<[number[], number, boolean]>) {
-    it(`backward${relu ? ' +relu' : ''} ${JSON.stringify(shape)} G=${groups}: dx, dγ, dβ match float64`, async () => {
-      const rt = await gpu();
+  for (const [plan, family] of PLANS) for (const [shape, groups, relu] of [[[2, 3, 4, 5, 6], 3, false], [[2, 5, 7, 8], 4, false], [[2, 10, 15, 20, 4], 2, false], [[2, 5, 7, 8], 2, true], [[2, 3, 4, 5, 6], 2, true]] as Array<[number[], number, boolean]>) {
+    it(`backward${relu ? ' +relu' : ''} ${JSON.stringify(shape)} G=${groups}${plan}: dx, dγ, dβ match float64`, async () => {
+      const rt = await family();
       const c = shape[shape.length - 1]!;
       const x = channelData(shape, 53);
       const gamma = randomArray(c, 54, 0.5, 1.5);

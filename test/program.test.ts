@@ -11,7 +11,9 @@ import { conv3d } from '../src/autograd/conv.js';
 import { backward } from '../src/autograd/tape.js';
 import { sum } from '../src/autograd/ops.js';
 import { maxPool3d } from '../src/autograd/pool.js';
-import { gpu, randomArray } from './helpers/gpu.js';
+import { gpu, gpuFamily, randomArray } from './helpers/gpu.js';
+import { describeProfile, familyFromEnv } from '../src/gpu/profile.js';
+import { InputError } from '../src/base/errors.js';
 
 describe('uniform blocks', () => {
   it('declare the WGSL struct and pack values by name at the same offsets', () => {
@@ -76,5 +78,34 @@ describe('pipeline cache by program key', () => {
     expect(keys.size).toBe(builds);
     for (const k of keys) expect(k.length, k).toBeLessThan(80);
     delete (rt as unknown as { dispatch?: unknown }).dispatch;
+  });
+});
+
+describe('device profile', () => {
+  it('reads CACNET_KERNELS, refusing anything but a family name', () => {
+    expect(familyFromEnv({})).toBeUndefined();
+    expect(familyFromEnv({ CACNET_KERNELS: '' })).toBeUndefined();
+    expect(familyFromEnv({ CACNET_KERNELS: 'gpu' })).toBe('gpu');
+    expect(familyFromEnv({ CACNET_KERNELS: 'swiftshader' })).toBe('swiftshader');
+    expect(() => familyFromEnv({ CACNET_KERNELS: 'cuda' })).toThrow(InputError);
+    expect(() => familyFromEnv({ CACNET_KERNELS: 'cuda' })).toThrow(/CACNET_KERNELS must be one of gpu, swiftshader, got 'cuda'/);
+  });
+
+  it('picks the family from the adapter unless forced, with the adapter\'s limits', async () => {
+    const rt = await gpu();
+    const p = rt.profile;
+    if (!process.env.CACNET_KERNELS) {
+      expect(p.family).toBe(p.software ? 'swiftshader' : 'gpu');
+      expect(p.forced).toBe(false);
+    }
+    expect(p.maxWorkgroupStorageBytes).toBe(rt.device.limits.maxComputeWorkgroupStorageSize);
+    expect(p.maxInvocationsPerWorkgroup).toBe(rt.device.limits.maxComputeInvocationsPerWorkgroup);
+    expect(p.features.subgroups).toBe(rt.has('subgroups'));
+    expect(p.computeUnits).toBeGreaterThanOrEqual(1);
+    const forced = await gpuFamily('gpu', 132);
+    expect(forced.profile.family).toBe('gpu');
+    expect(forced.profile.forced).toBe(true);
+    expect(forced.profile.computeUnits).toBe(132);
+    expect(describeProfile(forced.profile)).toMatch(/^gpu kernels \(forced\) on a (software|hardware) adapter .*132 compute units/);
   });
 });

@@ -3,8 +3,9 @@ import { Tensor, tidy } from '../src/gpu/index.js';
 import { concat, matmul, mean, reshape, sum } from '../src/autograd/ops.js';
 import { gradCheck } from '../src/autograd/gradcheck.js';
 import { ShapeError } from '../src/base/errors.js';
-import { expectClose, gpu, randomArray } from './helpers/gpu.js';
+import { expectClose, gpu, gpuFamily, randomArray } from './helpers/gpu.js';
 import { matmulRef, sumAxesRef } from './reference/elementwise.js';
+import { matmul as matmulKernel } from '../src/kernels/matmul.js';
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -68,6 +69,24 @@ describe('matmul', () => {
       expectClose(await c.readF32(), matmulRef(a, b, M, K, N), 1e-4, 1e-4);
       c.dispose();
     });
+  }
+
+  // Transposed operands (the backward's Aᵀ·G and G·Bᵀ), vec4 and ragged shapes, on the
+  // adapter's plan and on a big GPU's (small tiles).
+  for (const units of [undefined, 132]) {
+    for (const [M, K, N] of [[64, 36, 20], [33, 70, 9]] as const) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        it(`op(A)·op(B), A${ta ? 'ᵀ' : ''} [${M},${K}], B${tb ? 'ᵀ' : ''} [${K},${N}], ${units ?? 'adapter'} units, matches float64`, async () => {
+          const rt = units ? await gpuFamily('gpu', units) : await gpu();
+          const a = randomArray(M * K, M + K + 3);
+          const b = randomArray(K * N, N + 5);
+          const stored = (x: Float32Array, r: number, c: number, t: boolean) => (t ? Float32Array.from({ length: r * c }, (_, i) => x[(i % r) * c + Math.floor(i / r)]!) : x);
+          const c = tidy(() => matmulKernel(Tensor.from(rt, stored(a, M, K, ta), ta ? [K, M] : [M, K]), Tensor.from(rt, stored(b, K, N, tb), tb ? [N, K] : [K, N]), ta, tb));
+          expectClose(await c.readF32(), matmulRef(a, b, M, K, N), 1e-4, 1e-4);
+          c.dispose();
+        });
+      }
+    }
   }
 
   it('gradient matches finite differences', async () => {

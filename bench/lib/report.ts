@@ -53,6 +53,15 @@ export interface NetworkResult {
   note: string;
 }
 
+/** Scoring one whole scan (bench/suites/scan.ts). */
+export interface ScanResult {
+  dims: [number, number, number];
+  windows: number;
+  /** Seconds for the whole scan, per engine (see notes for what each does). */
+  timings: Timing[];
+  notes: string[];
+}
+
 export interface Target {
   name: string;
   goal: string;
@@ -67,7 +76,8 @@ export interface BenchResults {
   roofline: Roofline | null;
   overheads: Overheads | null;
   rows: RowResult[];
-  network: NetworkResult | null;
+  networks: NetworkResult[];
+  scan?: ScanResult | null;
   targets: Target[];
   notes: string[];
   /** Hand-written analysis (bench/analysis.md), copied in verbatim. */
@@ -150,7 +160,7 @@ function roofCell(r: RowResult, e: Engine, roof: Roofline | null): string {
 function networkSection(n: NetworkResult): string[] {
   const t = (ts: Timing[], e: Engine) => ts.find((x) => x.engine === e);
   const ratio = (ts: Timing[], e: Engine) => (t(ts, e)?.median ?? NaN) / (t(ts, 'cacnet')?.median ?? NaN);
-  const engines = (['tfjs-webgpu', 'tfjs-cpu'] as Engine[]).filter((e) => t(n.step, e) || t(n.forward, e));
+  const engines = (['tfjs-webgpu', 'tfjs-cpu', 'pytorch-cuda'] as Engine[]).filter((e) => t(n.step, e) || t(n.forward, e));
   const head = ['', 'cacnet ms', ...engines.flatMap((e) => [`${ENGINE_LABEL[e]} ms`, `speed-up vs ${ENGINE_LABEL[e]}`])];
   const line = (name: string, ts: Timing[]) => `| ${[name, cell(t(ts, 'cacnet')), ...engines.flatMap((e) => [cell(t(ts, e)), fx(ratio(ts, e))])].join(' | ')} |`;
   const m = n.memory;
@@ -179,6 +189,20 @@ function networkSection(n: NetworkResult): string[] {
     n.note,
     '',
     ...stepProfileSection(n),
+  ];
+}
+
+function scanSection(sc: ScanResult): string[] {
+  const ours = sc.timings.find((t) => t.engine === 'cacnet')?.median ?? NaN;
+  return [
+    `### Scoring one scan: ${sc.dims.join('x')} (D x H x W), ${sc.windows} windows`,
+    '',
+    '| engine | seconds | cacnet speed-up |',
+    '|---|---:|---:|',
+    ...sc.timings.map((t) => `| ${ENGINE_LABEL[t.engine]} | ${Number.isFinite(t.median) ? t.median.toFixed(1) : '—'} | ${t.engine === 'cacnet' ? '' : fx(t.median / ours)} |`),
+    '',
+    ...sc.notes.map((n) => `- ${n}`),
+    '',
   ];
 }
 
@@ -279,7 +303,8 @@ export function renderMarkdown(res: BenchResults): string {
 
   L.push('## Results', '');
   L.push(...rowTables(res));
-  if (res.network) L.push(...networkSection(res.network));
+  for (const n of res.networks) L.push(...networkSection(n));
+  if (res.scan) L.push(...scanSection(res.scan));
   L.push(...profileSection(res));
   if (res.notes.length) {
     L.push('## Notes', '');
@@ -293,7 +318,7 @@ export function renderMarkdown(res: BenchResults): string {
 /** A compact plain-text table for the terminal. */
 export function renderConsole(res: BenchResults): string {
   const lines: string[] = [];
-  const inNetwork = (e: Engine) => !!res.network && [...res.network.forward, ...res.network.step].some((t) => t.engine === e);
+  const inNetwork = (e: Engine) => res.networks.some((n) => [...n.forward, ...n.step].some((t) => t.engine === e));
   const others = OTHERS.filter((e) => enginesIn(res.rows).includes(e) || inNetwork(e));
   const w = [44, 10, 9, ...others.map(() => 20)];
   const pad = (s: string, n: number, left = false) => (left ? s.padEnd(n) : s.padStart(n));
@@ -306,9 +331,9 @@ export function renderConsole(res: BenchResults): string {
       ...others.map((e, i) => pad(`${cell(timingOf(r, e))} (${fx(speedup(r, e))})`, w[3 + i]!)),
     ].join(' '));
   }
-  if (res.network) {
-    const n = res.network;
-    for (const [name, ts] of [['network forward', n.forward], ['network training step', n.step]] as const) {
+  for (const n of res.networks) {
+    const cfg = n.config === 'PAPER_CONFIG' ? 'paper' : 'demo';
+    for (const [name, ts] of [[`network forward (${cfg})`, n.forward], [`network training step (${cfg})`, n.step]] as const) {
       const ours = ts.find((t) => t.engine === 'cacnet');
       lines.push([
         pad(name, w[0]!, true),

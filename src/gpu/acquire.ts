@@ -66,9 +66,8 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
   let hostThreads = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
   let tried: string[] = [];
   if (platform === 'node') {
-    const os = await import('node:os');
-    hostThreads = os.availableParallelism?.() ?? os.cpus().length;
-    const { requestNodeAdapter } = await import('./node-gpu.js');
+    const { requestNodeAdapter, hostThreads: nodeThreads } = await import('./node-gpu.js');
+    hostThreads = nodeThreads();
     const got = await requestNodeAdapter({
       enableToggles: robustness ? [] : ['disable_robustness'],
       adapter: opts.adapter ?? 'auto',

@@ -7,6 +7,7 @@
  * Vulkan loader at its ICD file ourselves so a user never has to.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { vulkanDriverManifests, vulkanManifestDirs } from './vulkan-drivers.js';
 
@@ -18,6 +19,11 @@ const ICD_DIRS = [
   '/snap/chromium/current/usr/lib/chromium-browser',
   '/opt/google/chrome',
 ];
+
+/** CPU threads of this host (what SwiftShader runs on). */
+export function hostThreads(): number {
+  return availableParallelism();
+}
 
 export function findSwiftShaderIcd(dirs: readonly string[] = ICD_DIRS): string | undefined {
   const fromEnv = process.env.CACNET_SWIFTSHADER_ICD;

@@ -42,6 +42,11 @@ export interface DeviceProfile {
   computeUnits: number;
 }
 
+/** Workgroups that fill the device: 4 per compute unit (latency hiding without tiny tiles). */
+export function fillTarget(p: DeviceProfile): number {
+  return 4 * p.computeUnits;
+}
+
 /** The family named by CACNET_KERNELS, or undefined; a bad value is an input error. */
 export function familyFromEnv(env: Record<string, string | undefined> = typeof process !== 'undefined' ? process.env : {}): KernelFamily | undefined {
   const v = env.CACNET_KERNELS;

@@ -13,11 +13,10 @@
  * pipelines. Tiles come from the GEMM's shape and the device profile
  * (planTile): enough workgroups to fill every compute unit several times.
  */
-import type { DeviceProfile } from '../gpu/profile.js';
 import { program, uniformBlock } from '../gpu/program.js';
 import { Tensor } from '../gpu/tensor.js';
 import { WG, flatMain, vecType } from '../gpu/wgsl.js';
-import { tileBytes, tileGrid, tileKey, tileThreads, tiledGemmSource, type TileShape } from './gemm-tiled.js';
+import { planTile, tileGrid, tileKey, tiledGemmSource, type TileShape } from './gemm-tiled.js';
 import { sumMiddle } from './reduce.js';
 import type { ConvGeometry } from './conv-geometry.js';
 
@@ -35,9 +34,6 @@ interface Variant {
   vecOut: boolean;
   bias: boolean;
 }
-
-/** Most partial dW floats a split reduction keeps (the splits shrink to fit). */
-const PARTIAL_FLOATS = 1 << 22;
 
 /**
  * WGSL: a voxel's coordinates (decoded once into the core's tables), and the
@@ -78,59 +74,39 @@ function storeWgsl(v: Variant, target: string, index: (n: string) => string): st
 }`;
 }
 
-/** Forward (and dX, on dY and W'): A = the input gathered at the taps, B = the weights as [taps·Cin, Cout]. */
-function forwardSource(v: Variant): string {
+/**
+ * The two GEMMs over a tap-shifted input X:
+ *  - forward (and dX, on dY and W'): A[v, (t, ci)] = X at voxel v shifted by tap t, B = the weights
+ *    as [taps·Cin, Cout], C = Y (+ bias); the rows' voxels are decoded once per workgroup;
+ *  - dW: A[(t, ci), v] = the same X element seen from the other side (vec4 along ci), B = dY
+ *    [voxels, Cout], C = one partial dW per K split; the K step's voxels are decoded once per step.
+ */
+function convSource(v: Variant, pass: 'forward' | 'weightGrad'): string {
   const t = v.tile;
   const AV = vecType(t.aWidth);
   const BV = vecType(t.bWidth);
   const YV = v.vecOut ? 'vec4f' : 'f32';
+  const fwd = pass === 'forward';
+  // (voxel, tap·Cin + channel) of an A element: m and k swap roles between the passes.
+  const [voxel, tapChannel, table] = fwd ? ['rowT[mm]', 'k', 'rowTable'] : ['colT[kk]', 'm', 'colTable'];
+  const [b, c] = fwd ? ['Wt', 'Y'] : ['DY', 'Part'];
   return tiledGemmSource(t, {
     declarations: /* wgsl */ `@group(0) @binding(0) var<storage, read> X: array<${AV}>;
-@group(0) @binding(1) var<storage, read> Wt: array<${BV}>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${YV}>;
+@group(0) @binding(1) var<storage, read> ${b}: array<${BV}>;
+@group(0) @binding(2) var<storage, read_write> ${c}: array<${YV}>;
 ${v.bias ? `@group(0) @binding(3) var<storage, read> Bias: array<${YV}>;\n` : ''}${UNIFORMS.declare(v.bias ? 4 : 3)}
 ${voxelWgsl(v)}
 fn loadA(m: u32, k: u32, mm: u32, kk: u32) -> ${AV} {
-  let tap = k / p.cin;
-  let s = shifted(rowT[mm], tap);
+  let tap = ${tapChannel} / p.cin;
+  let s = shifted(${voxel}, tap);
   if (!s.ok) { return ${AV}(0.0); }
-  return X[(s.at * p.cin + k - tap * p.cin) / ${t.aWidth}u];
+  return X[(s.at * p.cin + ${tapChannel} - tap * p.cin) / ${t.aWidth}u];
 }
 fn loadB(k: u32, n: u32) -> ${BV} {
-  return Wt[(k * p.cout + n) / ${t.bWidth}u];
+  return ${b}[(k * p.cout + n) / ${t.bWidth}u];
 }
-${storeWgsl(v, 'Y', (n) => `m * p.cout + ${n}`)}`,
-    rowTable: VOXEL_TABLE,
-    m: 'p.m',
-    n: 'p.cout',
-    k: 'p.k',
-    kSplit: 'p.kSplit',
-  });
-}
-
-/** dW: A[(t, ci), v] = X at voxel v shifted by tap t (vec4 along ci), B = dY [voxels, Cout]; one partial per split. */
-function weightGradSource(v: Variant): string {
-  const t = v.tile;
-  const AV = vecType(t.aWidth);
-  const BV = vecType(t.bWidth);
-  const YV = v.vecOut ? 'vec4f' : 'f32';
-  return tiledGemmSource(t, {
-    declarations: /* wgsl */ `@group(0) @binding(0) var<storage, read> X: array<${AV}>;
-@group(0) @binding(1) var<storage, read> DY: array<${BV}>;
-@group(0) @binding(2) var<storage, read_write> Part: array<${YV}>;
-${UNIFORMS.declare(3)}
-${voxelWgsl(v)}
-fn loadA(m: u32, k: u32, mm: u32, kk: u32) -> ${AV} {
-  let tap = m / p.cin;
-  let s = shifted(colT[kk], tap);
-  if (!s.ok) { return ${AV}(0.0); }
-  return X[(s.at * p.cin + m - tap * p.cin) / ${t.aWidth}u];
-}
-fn loadB(k: u32, n: u32) -> ${BV} {
-  return DY[(k * p.cout + n) / ${t.bWidth}u];
-}
-${storeWgsl(v, 'Part', (n) => `(split * p.m + m) * p.cout + ${n}`)}`,
-    colTable: VOXEL_TABLE,
+${storeWgsl(v, c, (n) => (fwd ? `m * p.cout + ${n}` : `(split * p.m + m) * p.cout + ${n}`))}`,
+    [table]: VOXEL_TABLE,
     m: 'p.m',
     n: 'p.cout',
     k: 'p.k',
@@ -140,8 +116,8 @@ ${storeWgsl(v, 'Part', (n) => `(split * p.m + m) * p.cout + ${n}`)}`,
 
 const variantKey = (v: Variant) => `k${v.kd}x${v.kh}x${v.kw}|${tileKey(v.tile)}${v.vecOut ? '|v4' : ''}${v.bias ? '|bias' : ''}`;
 
-const FORWARD = program({ op: 'conv-tiled', uniforms: UNIFORMS, key: variantKey, source: forwardSource });
-const WEIGHT_GRAD = program({ op: 'conv-tiled-weight-grad', uniforms: UNIFORMS, key: variantKey, source: weightGradSource });
+const FORWARD = program({ op: 'conv-tiled', uniforms: UNIFORMS, key: variantKey, source: (v: Variant) => convSource(v, 'forward') });
+const WEIGHT_GRAD = program({ op: 'conv-tiled-weight-grad', uniforms: UNIFORMS, key: variantKey, source: (v: Variant) => convSource(v, 'weightGrad') });
 
 const FLIP_UNIFORMS = uniformBlock({ taps: 'u32', cin: 'u32', cout: 'u32' });
 /** W'[t', co, ci] = W[taps − 1 − t', ci, co]: the dX pass's weights. */
@@ -161,71 +137,6 @@ ${flatMain(`  if (i >= p.taps * p.cin * p.cout) { return; }
   Wf[i] = W[((p.taps - 1u - t) * p.cin + ci) * p.cout + co];`)}`,
   workgroupSize: WG,
 });
-
-export interface TilePlan {
-  tile: TileShape;
-  /** K splits (grid z) and the K range of each. */
-  splits: number;
-  kSplit: number;
-}
-
-export interface GemmProblem {
-  m: number;
-  n: number;
-  k: number;
-  aContig: 'm' | 'k';
-  /** Whether A, B may be read as vec4 along their contiguous axes. */
-  aVec4: boolean;
-  bVec4: boolean;
-  bContig?: 'n' | 'k';
-  /** Split K into partial results when the tiles alone do not fill the device. */
-  splitK: boolean;
-}
-
-/**
- * Picks a tile for an M×N×K GEMM: TN from N (4 to 64 columns, 4 per
- * invocation), then the tallest TM (up to 128 rows, 4 per invocation) that
- * still gives 4 workgroups per compute unit, shrinking rows per invocation
- * before invocations; TK 16 (8 for short K). A split-K GEMM then splits K
- * until the device is full, keeping at least 4 K steps per split.
- */
-export function planTile(profile: DeviceProfile, g: GemmProblem): TilePlan {
-  const target = 4 * profile.computeUnits;
-  const tn = Math.min(64, Math.max(4, 2 ** Math.ceil(Math.log2(g.n))));
-  const rn = 4;
-  const cols = tn / rn;
-  const tk = g.k <= 8 ? 8 : 16;
-  const maxThreads = Math.min(256, profile.maxInvocationsPerWorkgroup, profile.maxWorkgroupSizeX);
-  const fits = (tm: number, rm: number) =>
-    tileBytes({ tm, tn, tk }) <= profile.maxWorkgroupStorageBytes && cols * (tm / rm) <= maxThreads;
-  const tiles = (tm: number) => Math.ceil(g.m / tm) * Math.ceil(g.n / tn);
-  // Candidates from tall to short: (TM, RM).
-  const candidates: Array<[number, number]> = [];
-  for (const tm of [128, 64, 32, 16, 8, 4]) for (const rm of [4, 2, 1]) if (tm % rm === 0 && cols * (tm / rm) >= Math.min(64, cols * tm)) candidates.push([tm, rm]);
-  let pick: [number, number] = [4, 1];
-  for (const [tm, rm] of candidates) {
-    if (!fits(tm, rm)) continue;
-    pick = [tm, rm];
-    if (tiles(tm) >= target) break;
-  }
-  const [tm, rm] = pick;
-  const bContig = g.bContig ?? 'n';
-  const tile: TileShape = {
-    tm, tn, tk, rm, rn,
-    aContig: g.aContig,
-    aWidth: g.aVec4 && (g.aContig === 'k' ? tk : tm) % 4 === 0 ? 4 : 1,
-    bContig,
-    bWidth: g.bVec4 && (bContig === 'n' ? tn : tk) % 4 === 0 ? 4 : 1,
-  };
-  let splits = 1;
-  if (g.splitK) {
-    const want = Math.ceil(target / tiles(tm));
-    const most = Math.max(1, Math.floor(g.k / (4 * tk)), 1);
-    splits = Math.max(1, Math.min(want, most, Math.floor(PARTIAL_FLOATS / (g.m * g.n))));
-  }
-  const kSplit = Math.ceil(Math.ceil(g.k / splits) / tk) * tk;
-  return { tile, splits: Math.ceil(g.k / kSplit), kSplit };
-}
 
 function taps(g: ConvGeometry): number {
   return g.kd * g.kh * g.kw;
@@ -287,6 +198,3 @@ export function tiledConvWeightGrad(x: Tensor, dy: Tensor, wShape: readonly numb
   summed.dispose();
   return dw;
 }
-
-/** Tile threads, for tests and reports. */
-export { tileThreads };

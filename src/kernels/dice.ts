@@ -17,15 +17,23 @@
 import { DtypeError, InputError, ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { program, uniformBlock } from '../gpu/program.js';
-import { flatMain } from '../gpu/wgsl.js';
+import { flatMain, nextPow2 } from '../gpu/wgsl.js';
+import { fillTarget, type DeviceProfile } from '../gpu/profile.js';
 import { ROW_UNIFORMS, ROW_WG, rowLayout, rowUnitWgsl, softmaxRowWgsl, type RowLayout } from './softmax.js';
 
 /** Most classes the fused kernels accept (each thread holds 3·C running sums). */
 export const MAX_DICE_CLASSES = 64;
 /** Threads per workgroup in the partial-sum pass. */
 const WG = 64;
-/** Rows (voxels) each thread of the partial-sum pass visits. */
-const ROWS_PER_THREAD = 8;
+/**
+ * Rows (voxels) each thread of the partial-sum pass visits: 8 on a CPU
+ * adapter (fewer workgroups, fewer barriers); on a GPU as few as fill every
+ * compute unit (a power of two, 1 to 8).
+ */
+function rowsPerThread(profile: DeviceProfile, rows: number): number {
+  if (profile.family === 'swiftshader') return 8;
+  return Math.min(8, nextPow2(Math.ceil(rows / (WG * fillTarget(profile)))));
+}
 /** Threads of the single finishing workgroup. */
 const FINISH_WG = 256;
 /** Workgroup memory the partial-sum reduction may use (the portable minimum). */
@@ -49,7 +57,7 @@ function truthWgsl(l: RowLayout, truth: Truth): string {
 
 const truthBinding = (truth: Truth): string => (truth === 'onehot' ? 'array<U>' : 'array<u32>');
 
-function partialSource(l: RowLayout, truth: Truth): string {
+function partialSource(l: RowLayout, truth: Truth, perThread: number): string {
   const q = 3 * l.k; // units of running sums per thread: [ΣPG | ΣP² | ΣG²]
   const unitBytes = l.unit === 'vec4f' ? 16 : 4;
   const block = Math.min(q, Math.floor(WG_MEMORY_BYTES / (WG * unitBytes)));
@@ -69,9 +77,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let g = wid.x + wid.y * nwg.x;
   if (g >= p.groups) { return; } // uniform per workgroup: barriers below stay legal
   var acc: array<U, Q>;
-  for (var t = 0u; t < ${ROWS_PER_THREAD}u; t++) {
+  for (var t = 0u; t < ${perThread}u; t++) {
     // Consecutive threads take consecutive rows, so loads coalesce.
-    let row = (g * ${ROWS_PER_THREAD}u + t) * ${WG}u + lid;
+    let row = (g * ${perThread}u + t) * ${WG}u + lid;
     if (row < p.rows) {
 ${softmaxRowWgsl('Z', 'row * K')}
       for (var k = 0u; k < K; k++) {
@@ -183,8 +191,8 @@ const variantKey = (v: Variant) => `c${v.c}|${v.truth}`;
 const PARTIAL = program({
   op: 'softmaxDiceLoss partial sums',
   uniforms: PARTIAL_UNIFORMS,
-  key: variantKey,
-  source: (v: Variant) => partialSource(rowLayout(v.c), v.truth),
+  key: (v: Variant & { perThread: number }) => `${variantKey(v)}|r${v.perThread}`,
+  source: (v) => partialSource(rowLayout(v.c), v.truth, v.perThread),
 });
 
 const FINISH = program({ op: 'softmaxDiceLoss finish', uniforms: FINISH_UNIFORMS, key: (c: number) => `c${c}`, source: finishSource });
@@ -254,9 +262,10 @@ export function softmaxDiceForward(logits: Tensor, truth: Tensor, opts: DiceKern
     throw new InputError(`${op}: expected ${c} finite class weights, got [${opts.weights.join(', ')}]`);
   }
   const rt = logits.rt;
-  const groups = Math.ceil(rows / (WG * ROWS_PER_THREAD));
+  const perThread = rowsPerThread(rt.profile, rows);
+  const groups = Math.ceil(rows / (WG * perThread));
   const part = Tensor.empty(rt, [Math.max(groups, 1), 3 * c], 'f32', `${op} partial sums`);
-  PARTIAL.run(rt, { c, truth: kind }, { buffers: [logits.buffer, truth.buffer, part.buffer], uniforms: { rows, groups }, workgroups: groups });
+  PARTIAL.run(rt, { c, truth: kind, perThread }, { buffers: [logits.buffer, truth.buffer, part.buffer], uniforms: { rows, groups }, workgroups: groups });
 
   const loss = Tensor.empty(rt, [1], 'f32', op);
   const dice = Tensor.empty(rt, [c], 'f32', `${op} per-class dice`);

@@ -30,6 +30,11 @@
  * tables: `rowTable` decodes the tile's TM rows once per workgroup (rowT[mm]),
  * `colTable` the TK values of k once per K step (colT[kk]).
  */
+import { fillTarget, type DeviceProfile } from '../gpu/profile.js';
+import { nextPow2 } from '../gpu/wgsl.js';
+
+/** Most partial-C floats a split-K GEMM keeps (the splits shrink to fit). */
+const PARTIAL_FLOATS = 1 << 22;
 
 export interface TileShape {
   /** Workgroup tile: TM rows × TN columns, K walked TK at a time. */
@@ -222,4 +227,69 @@ ${stores.join('\n')}
 export function tileGrid(tiles: number, splits: number, maxPerDim: number): [number, number, number] {
   if (tiles <= maxPerDim) return [tiles, 1, splits];
   return [maxPerDim, Math.ceil(tiles / maxPerDim), splits];
+}
+
+export interface TilePlan {
+  tile: TileShape;
+  /** K splits (grid z) and the K range of each. */
+  splits: number;
+  kSplit: number;
+}
+
+export interface GemmProblem {
+  m: number;
+  n: number;
+  k: number;
+  aContig: 'm' | 'k';
+  /** Whether A, B may be read as vec4 along their contiguous axes. */
+  aVec4: boolean;
+  bVec4: boolean;
+  bContig?: 'n' | 'k';
+  /** Split K into partial results when the tiles alone do not fill the device. */
+  splitK: boolean;
+}
+
+/**
+ * Picks a tile for an M×N×K GEMM: TN from N (4 to 64 columns, 4 per
+ * invocation), then the tallest TM (up to 128 rows, 4 per invocation) that
+ * still gives 4 workgroups per compute unit, shrinking rows per invocation
+ * before invocations; TK 16 (8 for short K). A split-K GEMM then splits K
+ * until the device is full, keeping at least 4 K steps per split.
+ */
+export function planTile(profile: DeviceProfile, g: GemmProblem): TilePlan {
+  const target = fillTarget(profile);
+  const tn = Math.min(64, Math.max(4, nextPow2(g.n)));
+  const rn = 4;
+  const cols = tn / rn;
+  const tk = g.k <= 8 ? 8 : 16;
+  const maxThreads = Math.min(256, profile.maxInvocationsPerWorkgroup, profile.maxWorkgroupSizeX);
+  const fits = (tm: number, rm: number) =>
+    tileBytes({ tm, tn, tk }) <= profile.maxWorkgroupStorageBytes && cols * (tm / rm) <= maxThreads;
+  const tiles = (tm: number) => Math.ceil(g.m / tm) * Math.ceil(g.n / tn);
+  // Candidates from tall to short: (TM, RM), at least 64 invocations where the tile has that many outputs' rows.
+  const candidates: Array<[number, number]> = [];
+  for (const tm of [128, 64, 32, 16]) for (const rm of [4, 2, 1]) if (cols * (tm / rm) >= Math.min(64, cols * tm)) candidates.push([tm, rm]);
+  let pick: [number, number] = [16, 1];
+  for (const [tm, rm] of candidates) {
+    if (!fits(tm, rm)) continue;
+    pick = [tm, rm];
+    if (tiles(tm) >= target) break;
+  }
+  const [tm, rm] = pick;
+  const bContig = g.bContig ?? 'n';
+  const tile: TileShape = {
+    tm, tn, tk, rm, rn,
+    aContig: g.aContig,
+    aWidth: g.aVec4 && (g.aContig === 'k' ? tk : tm) % 4 === 0 ? 4 : 1,
+    bContig,
+    bWidth: g.bVec4 && (bContig === 'n' ? tn : tk) % 4 === 0 ? 4 : 1,
+  };
+  let splits = 1;
+  if (g.splitK) {
+    const want = Math.ceil(target / tiles(tm));
+    const most = Math.max(1, Math.floor(g.k / (4 * tk)));
+    splits = Math.max(1, Math.min(want, most, Math.floor(PARTIAL_FLOATS / (g.m * g.n))));
+  }
+  const kSplit = Math.ceil(Math.ceil(g.k / splits) / tk) * tk;
+  return { tile, splits: Math.ceil(g.k / kSplit), kSplit };
 }

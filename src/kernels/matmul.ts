@@ -1,75 +1,58 @@
 /**
  * Dense matrix product C[M,N] = op(A) · op(B), where op transposes on request
- * (the backward pass needs Aᵀ·G and G·Bᵀ). Tiled in workgroup memory: a 16x16
- * workgroup computes a 64x64 tile, 4x4 outputs per thread.
+ * (the backward pass needs Aᵀ·G and G·Bᵀ). It runs on the tiled GEMM core
+ * (gemm-tiled.ts), the convolutions' GPU family: A is read along its
+ * contiguous axis (k, or m when transposed), B along n (or k when
+ * transposed), as vec4s where that axis is a multiple of 4.
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { program, uniformBlock } from '../gpu/program.js';
-
-const TILE = 64;
-const TK = 16;
+import { vecType } from '../gpu/wgsl.js';
+import { planTile, tileGrid, tileKey, tiledGemmSource, type TileShape } from './gemm-tiled.js';
 
 const UNIFORMS = uniformBlock({ M: 'u32', N: 'u32', K: 'u32' });
 
-export function matmulSource(transA: boolean, transB: boolean): string {
-  // A is stored [M,K] (or [K,M] when transposed); B is [K,N] (or [N,K]).
-  const readA = transA ? 'A[k * p.M + m]' : 'A[m * p.K + k]';
-  const readB = transB ? 'B[n * p.K + k]' : 'B[k * p.N + n]';
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+interface Variant {
+  tile: TileShape;
+  /** N % 4 = 0: C stored as vec4s. */
+  vecOut: boolean;
+}
+
+export function matmulSource(v: Variant): string {
+  const t = v.tile;
+  const AV = vecType(t.aWidth);
+  const BV = vecType(t.bWidth);
+  // A is stored [M,K] (or [K,M] when read along m); B is [K,N] (or [N,K] when read along k).
+  const aIndex = t.aContig === 'k' ? 'm * p.K + k' : 'k * p.M + m';
+  const bIndex = t.bContig === 'n' ? 'k * p.N + n' : 'n * p.K + k';
+  const store = v.vecOut
+    ? 'C[(m * p.N + n) / 4u] = v;'
+    : `for (var i = 0u; i < 4u; i++) {
+    if (n + i < p.N) { C[m * p.N + n + i] = v[i]; }
+  }`;
+  return tiledGemmSource(t, {
+    declarations: /* wgsl */ `@group(0) @binding(0) var<storage, read> A: array<${AV}>;
+@group(0) @binding(1) var<storage, read> B: array<${BV}>;
+@group(0) @binding(2) var<storage, read_write> C: array<${v.vecOut ? 'vec4f' : 'f32'}>;
 ${UNIFORMS.declare(3)}
-var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;
-var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
-
-fn loadA(m: u32, k: u32) -> f32 { if (m < p.M && k < p.K) { return ${readA}; } return 0.0; }
-fn loadB(k: u32, n: u32) -> f32 { if (k < p.K && n < p.N) { return ${readB}; } return 0.0; }
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let row0 = wid.y * ${TILE}u;
-  let col0 = wid.x * ${TILE}u;
-  let t = lid.y * 16u + lid.x;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += ${TK}u) {
-    // 256 threads load 64x16 of A and 16x64 of B: 4 values each.
-    for (var j = 0u; j < 4u; j++) {
-      let e = t + j * 256u;
-      let kk = e % ${TK}u;
-      let mm = e / ${TK}u;
-      As[kk][mm] = loadA(row0 + mm, k0 + kk);
-      let nn = e % ${TILE}u;
-      let kb = e / ${TILE}u;
-      Bs[kb][nn] = loadB(k0 + kb, col0 + nn);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var r = 0u; r < 4u; r++) { a[r] = As[kk][lid.y * 4u + r]; b[r] = Bs[kk][lid.x * 4u + r]; }
-      for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) { acc[r][c] = fma(a[r], b[c], acc[r][c]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var r = 0u; r < 4u; r++) {
-    let m = row0 + lid.y * 4u + r;
-    for (var c = 0u; c < 4u; c++) {
-      let n = col0 + lid.x * 4u + c;
-      if (m < p.M && n < p.N) { C[m * p.N + n] = acc[r][c]; }
-    }
-  }
-}`;
+fn loadA(m: u32, k: u32, mm: u32, kk: u32) -> ${AV} { return A[(${aIndex}) / ${t.aWidth}u]; }
+fn loadB(k: u32, n: u32) -> ${BV} { return B[(${bIndex}) / ${t.bWidth}u]; }
+fn storeC(m: u32, n: u32, split: u32, v: vec4f) {
+  ${store}
+}`,
+    m: 'p.M',
+    n: 'p.N',
+    k: 'p.K',
+    kSplit: 'p.K',
+  });
 }
 
 const MATMUL = program({
   op: 'matmul',
   uniforms: UNIFORMS,
-  key: (t: { a: boolean; b: boolean }) => `${t.a ? 'Ta' : 'a'}${t.b ? 'Tb' : 'b'}`,
-  source: (t) => matmulSource(t.a, t.b),
+  key: (v: Variant) => `${tileKey(v.tile)}${v.vecOut ? '|v4' : ''}`,
+  source: matmulSource,
 });
 
 /** C = op(A)·op(B) for 2D tensors. */
@@ -82,11 +65,20 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   if (Ka !== Kb) {
     throw new ShapeError(`matmul: inner dimensions differ: ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} · ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''}`);
   }
-  const c = Tensor.empty(a.rt, [M, N], 'f32', 'matmul');
-  MATMUL.run(a.rt, { a: transA, b: transB }, {
+  const rt = a.rt;
+  const c = Tensor.empty(rt, [M, N], 'f32', 'matmul');
+  if (M * N === 0) return c;
+  const pl = planTile(rt.profile, {
+    m: M, n: N, k: Ka,
+    aContig: transA ? 'm' : 'k', aVec4: (transA ? M : Ka) % 4 === 0,
+    bContig: transB ? 'k' : 'n', bVec4: (transB ? Ka : N) % 4 === 0,
+    splitK: false,
+  });
+  const tiles = Math.ceil(M / pl.tile.tm) * Math.ceil(N / pl.tile.tn);
+  MATMUL.run(rt, { tile: pl.tile, vecOut: N % 4 === 0 }, {
     buffers: [a.buffer, b.buffer, c.buffer],
     uniforms: { M, N, K: Ka },
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), 1],
+    workgroups: tileGrid(tiles, 1, rt.limits.maxComputeWorkgroupsPerDimension),
   });
   return c;
 }

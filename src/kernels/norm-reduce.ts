@@ -14,13 +14,24 @@ import { CacnetError, ShapeError } from '../base/errors.js';
 import { Tensor } from '../gpu/tensor.js';
 import { program, uniformBlock } from '../gpu/program.js';
 import { nextPow2 } from '../gpu/wgsl.js';
+import { fillTarget, type DeviceProfile } from '../gpu/profile.js';
 
 /** Threads per reduction workgroup: 64 with long register runs beats 256 with a deep tree on SwiftShader (barriers are costly there), 25x on the CAC-Net step, and stays fine on GPUs. */
 const THREADS = 64;
 /** Most channel lanes per workgroup; the rest of the threads are row lanes. */
 const MAX_CHANNEL_LANES = 16;
-/** Rows each thread accumulates in registers before the tree reduction. */
-const ROWS_PER_THREAD = 64;
+
+/**
+ * Rows each thread accumulates in registers before the tree reduction. A CPU
+ * adapter wants long runs (each workgroup's barriers cost microseconds); a
+ * GPU wants enough chunks to fill every compute unit (one workgroup per
+ * channel block and slice does not), at least 4 rows a thread.
+ */
+function rowsPerThread(profile: DeviceProfile, g: ReduceGeometry, rowLanes: number, cblocks: number): number {
+  if (profile.family === 'swiftshader') return 64;
+  const chunks = Math.ceil(fillTarget(profile) / (cblocks * g.outer));
+  return Math.max(4, Math.min(64, Math.ceil(g.rows / (rowLanes * chunks))));
+}
 
 /** How the reduced tensor is laid out. */
 export interface ReduceGeometry {
@@ -148,7 +159,7 @@ function onePass(load: Pick<PairLoad, 'label' | 'key' | 'decls' | 'body'>, input
   const lanes = channelLanes(cv);
   const rowLanes = THREADS / lanes;
   const cblocks = Math.ceil(cv / lanes);
-  const rowsPerChunk = rowLanes * ROWS_PER_THREAD;
+  const rowsPerChunk = rowLanes * rowsPerThread(rt.profile, g, rowLanes, cblocks);
   const chunks = Math.ceil(g.rows / rowsPerChunk);
   const out = Tensor.empty(rt, [g.outer, chunks, 2, g.c], 'f32', load.label);
   PAIR_SUMS.run(rt, { load, inputs: inputs.length, vec: g.vec, lanes }, {

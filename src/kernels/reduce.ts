@@ -1,14 +1,20 @@
 /**
  * Sums over one axis, viewed as [outer, r, inner]. Long axes are summed in two
- * (or more) passes of at most CHUNK elements each, so even a full sum of a
- * large volume spreads over many threads and keeps f32 rounding small.
+ * (or more) passes of at most a chunk of elements each, so even a full sum of
+ * a large volume spreads over many threads and keeps f32 rounding small.
  */
 import { ShapeError, fmtShape } from '../base/errors.js';
 import { Tensor, sizeOf } from '../gpu/tensor.js';
 import { program, uniformBlock } from '../gpu/program.js';
 import { WG, flatMain } from '../gpu/wgsl.js';
+import type { DeviceProfile } from '../gpu/profile.js';
 
-const CHUNK = 1024;
+/**
+ * Elements one thread sums: 1024 on a CPU adapter (few, long threads); on a
+ * GPU 128, so a bias gradient's [voxels, C] sum launches thousands of threads,
+ * not C·voxels/1024.
+ */
+const chunkFor = (profile: DeviceProfile) => (profile.family === 'swiftshader' ? 1024 : 128);
 
 const SUM_UNIFORMS = uniformBlock({ outer: 'u32', r: 'u32', inner: 'u32', chunk: 'u32', chunks: 'u32' });
 const SUM = program({
@@ -40,7 +46,8 @@ ${flatMain(`  let total = p.outer * p.chunks * p.inner;
 export function sumMiddle(x: Tensor, outer: number, r: number, inner: number): Tensor {
   x.expectDtype('f32', 'sum');
   if (outer * r * inner !== x.size) throw new ShapeError(`sum: [${outer}, ${r}, ${inner}] does not match ${fmtShape(x.shape)}`);
-  const chunks = r > 2 * CHUNK ? Math.ceil(r / CHUNK) : 1;
+  const most = chunkFor(x.rt.profile);
+  const chunks = r > 2 * most ? Math.ceil(r / most) : 1;
   const chunk = Math.ceil(r / chunks);
   const y = Tensor.empty(x.rt, [outer, chunks, inner], 'f32', 'sum');
   SUM.run(x.rt, undefined, { buffers: [x.buffer, y.buffer], uniforms: { outer, r, inner, chunk, chunks }, threads: outer * chunks * inner });
