@@ -3,8 +3,6 @@ import { generatePhantom } from '../src/phantom/phantom.js';
 import type { Volume } from '../src/io/volume.js';
 import { CacNet } from '../src/net/cacnet.js';
 import { TINY_CONFIG, type NetConfig } from '../src/net/config.js';
-import { cropToCalcium } from '../src/net/calibrate.js';
-import { labelsFromProbabilities } from '../src/net/infer.js';
 import { segmentScan } from '../src/net/pipeline.js';
 import { prepareScan } from '../src/net/train.js';
 import { scoreScan } from '../src/scoring/score.js';
@@ -18,7 +16,7 @@ describe('inference on the working grid', () => {
   const phantom = generatePhantom({ seed: 21, riskTarget: 3 });
   const ct: Volume = phantom.ct;
 
-  it('returns labels on the input grid, only >= 130 HU, and the same labels its voxel probabilities give', async () => {
+  it('returns labels on the input grid, only >= 130 HU, and the same labels when drawn again at its operating point', async () => {
     const rt = await gpu();
     const model = new CacNet(rt, CONFIG);
     // A fresh network starts at its background prior (P(calcium) about 0.03): a lower operating point makes it label plenty.
@@ -35,7 +33,7 @@ describe('inference on the working grid', () => {
       }
     }
     expect(labelled).toBeGreaterThan(0);
-    const again = labelsFromProbabilities(seg.voxelProbabilities(), ct, 130, model.calciumProbability);
+    const again = seg.relabel(model.calciumProbability);
     expect(Buffer.from(again.data).equals(Buffer.from(seg.labels.data))).toBe(true);
     model.dispose();
   }, 300_000);
@@ -44,12 +42,11 @@ describe('inference on the working grid', () => {
     const rt = await gpu();
     const model = new CacNet(rt, CONFIG);
     const seg = await segmentScan(rt, model, ct);
-    const probabilities = seg.voxelProbabilities();
-    const kept = cropToCalcium(ct, phantom.labels, probabilities, 0.02);
+    const kept = seg.crop(phantom.labels, 0.02);
     expect(kept.ct.data.length).toBeLessThan(ct.data.length);
     for (const point of [0.02, 0.03, 0.5]) {
-      const full = matchScores(scoreScan(ct, labelsFromProbabilities(probabilities, ct, 130, point)), scoreScan(ct, phantom.labels));
-      const crop = matchScores(scoreScan(kept.ct, labelsFromProbabilities(kept.probabilities, kept.ct, 130, point)), scoreScan(kept.ct, kept.reference));
+      const full = matchScores(scoreScan(ct, seg.relabel(point)), scoreScan(ct, phantom.labels));
+      const crop = matchScores(scoreScan(kept.ct, kept.relabel(point)), scoreScan(kept.ct, kept.reference));
       expect(crop.counts).toEqual(full.counts);
       if (point === 0.02) expect(full.counts.tpPredicted + full.counts.fp).toBeGreaterThan(0);
       expect(crop.predicted.total.agatston).toBeCloseTo(full.predicted.total.agatston, 9);

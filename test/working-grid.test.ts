@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { LabelMap, Volume } from '../src/io/volume.js';
 import { buildWorkingGrid, labelsToWorkingGrid, OUTSIDE_HU, type WorkingGridSpec } from '../src/net/working-grid.js';
-import { gridOffsetFromHeart, nativeLabels } from '../src/net/scan-inference.js';
+import { gridOffsetFromHeart } from '../src/net/scan-inference.js';
+import { nativeLabels } from '../src/net/native-labels.js';
 
 /** A scan at 0.5 x 0.5 x 3 mm, 40 x 40 x 6, stored like a NIfTI from DICOM (i to the left, j to the back), filled by f(x, y, z) in patient mm. */
 function scan(f: (x: number, y: number, z: number) => number, dims: [number, number, number] = [40, 40, 6], spacing: [number, number, number] = [0.5, 0.5, 3]): Volume {
@@ -107,7 +108,7 @@ describe('working grid', () => {
     let lad = 0;
     for (let c = 0; c < cells; c++) if (wl.data[c] === 1) lad++;
     expect(lad).toBeGreaterThan(0);
-    expect([...wl.data].every((l) => l === 0 || l === 1)).toBe(true); // LAD holds two thirds of every labelled cell
+    expect([...wl.data].every((l: number) => l === 0 || l === 1)).toBe(true); // LAD holds two thirds of every labelled cell
     // P(LCX) = 0.9 everywhere: every voxel >= 130 HU inside the box is LCX, nothing else.
     const probabilities = [new Float32Array(cells).fill(0.1), new Float32Array(cells).fill(0), new Float32Array(cells).fill(0.9), new Float32Array(cells).fill(0)];
     const out = nativeLabels(probabilities, g, ct, 130, [0.5, 0.5, 0.5]);

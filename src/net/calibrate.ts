@@ -17,9 +17,7 @@ import { summariseCohort, type CohortSummary } from '../scoring/cohort.js';
 import { matchScores } from '../scoring/evaluate.js';
 import { scoreScan, type ScanScore } from '../scoring/score.js';
 import type { CacNet } from './cacnet.js';
-import { CALCIUM_THRESHOLD_HU } from './data.js';
-import { labelsFromProbabilities } from './infer.js';
-import { segmentScan } from './pipeline.js';
+import { segmentScan, type Relabelable } from './pipeline.js';
 
 /** Thresholds tried: finer towards 1, where a confident network's probabilities crowd. */
 export const CALIBRATION_GRID = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995];
@@ -58,60 +56,20 @@ export async function calibrateOperatingPoint(
   grid: readonly number[] = CALIBRATION_GRID,
   onScan?: (id: string) => void,
 ): Promise<{ shared: CalibrationRow[]; best: CalibrationRow }> {
-  const runs: Array<{ id: string; ct: Volume; probabilities: Float32Array[]; reference: ScanScore }> = [];
+  const runs: Array<{ id: string; scan: Relabelable; reference: ScanScore }> = [];
   for (const scan of scans) {
-    const seg = await segmentScan(rt, model, scan.ct);
-    const kept = cropToCalcium(scan.ct, scan.labels, seg.voxelProbabilities(), Math.min(...grid));
-    runs.push({ id: scan.id, ct: kept.ct, probabilities: kept.probabilities, reference: scoreScan(kept.ct, kept.reference) });
+    // Only the box any threshold of the grid can label is kept (a scanner-size scan is 60 MB).
+    const kept = (await segmentScan(rt, model, scan.ct)).crop(scan.labels, Math.min(...grid));
+    runs.push({ id: scan.id, scan: kept, reference: scoreScan(kept.ct, kept.reference) });
     onScan?.(scan.id);
   }
   const judge = (point: number[]): CalibrationRow => {
-    const cases = runs.map((r) => ({ id: r.id, predicted: scoreScan(r.ct, labelsFromProbabilities(r.probabilities, r.ct, CALCIUM_THRESHOLD_HU, point)), reference: r.reference }));
+    const cases = runs.map((r) => ({ id: r.id, predicted: scoreScan(r.scan.ct, r.scan.relabel(point)), reference: r.reference }));
     const summary = summariseCohort(cases, cases.map((c) => matchScores(c.predicted, c.reference)));
     const metrics = operatingMetrics(summary);
     return { point, summary, metrics, weakest: Math.min(...Object.values(metrics)) };
   };
   return searchOperatingPoint(judge, grid);
-}
-
-/**
- * The part of a scan any operating point >= `lowest` can label: the bounding
- * box of the candidates whose calcium probability reaches it and of the
- * reference calcium. Scoring needs nothing outside it, and a scanner-size scan
- * (15 M voxels, 4 probabilities each) would not fit 60 times in memory.
- */
-export function cropToCalcium(ct: Volume, reference: LabelMap, probabilities: Float32Array[], lowest: number): { ct: Volume; reference: LabelMap; probabilities: Float32Array[] } {
-  const [nx, ny] = ct.dims;
-  const lo = [Infinity, Infinity, Infinity];
-  const hi = [-1, -1, -1];
-  for (let v = 0; v < ct.data.length; v++) {
-    const keep = reference.data[v]! > 0 || (ct.data[v]! >= CALCIUM_THRESHOLD_HU && 1 - probabilities[0]![v]! >= lowest);
-    if (!keep) continue;
-    const p = [v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny))];
-    for (let a = 0; a < 3; a++) {
-      lo[a] = Math.min(lo[a]!, p[a]!);
-      hi[a] = Math.max(hi[a]!, p[a]!);
-    }
-  }
-  if (hi[0]! < 0) lo.fill(0), hi.fill(0);
-  const dims = [0, 1, 2].map((a) => hi[a]! - lo[a]! + 1) as [number, number, number];
-  const pick = <T extends Float32Array | Uint8Array>(src: T): T => {
-    const out = new (src.constructor as new (n: number) => T)(dims[0] * dims[1] * dims[2]);
-    for (let k = 0; k < dims[2]; k++)
-      for (let j = 0; j < dims[1]; j++) {
-        const from = lo[0]! + nx * (lo[1]! + j + ny * (lo[2]! + k));
-        out.set(src.subarray(from, from + dims[0]) as never, dims[0] * (j + dims[1] * k));
-      }
-    return out;
-  };
-  const a = ct.affine;
-  const affine = [...a];
-  for (let r = 0; r < 3; r++) affine[4 * r + 3] = a[4 * r]! * lo[0]! + a[4 * r + 1]! * lo[1]! + a[4 * r + 2]! * lo[2]! + a[4 * r + 3]!;
-  return {
-    ct: { ...ct, data: pick(ct.data), dims, affine },
-    reference: { ...reference, data: pick(reference.data), dims, affine },
-    probabilities: probabilities.map(pick),
-  };
 }
 
 /**

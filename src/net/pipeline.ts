@@ -12,13 +12,26 @@ import { scoreScan, type ScanScore, type ScoringOptions } from '../scoring/score
 import type { CacNet } from './cacnet.js';
 import { CALCIUM_THRESHOLD_HU } from './data.js';
 import type { HeartLocation } from './heart-locator.js';
-import { segment, type InferenceOptions } from './infer.js';
+import { labelsFromProbabilities, segment, type InferenceOptions } from './infer.js';
 import { segmentOnWorkingGrid } from './scan-inference.js';
+import { nativeLabels, type CellIndex } from './native-labels.js';
+import { boundingBox, cropAffine, cropArray, indexInBox, type VoxelBox } from '../io/crop.js';
 
-export interface Segmentation {
+/** A scan on which the labels can be drawn again at another operating point. */
+export interface Relabelable {
+  ct: Volume;
+  relabel(calciumProbability: number | readonly number[]): LabelMap;
+}
+
+export interface Segmentation extends Relabelable {
   labels: LabelMap;
-  /** Per class (background first), per voxel of the scan: what the labels were decided from. */
-  voxelProbabilities(): Float32Array[];
+  /**
+   * The same segmentation on the smallest box of the scan that an operating
+   * point >= `lowest` (or the reference) can label, with the reference cut to
+   * it: calibration keeps dozens of scanner-size scans, which would not fit in
+   * memory whole.
+   */
+  crop(reference: LabelMap, lowest: number): Relabelable & { reference: LabelMap };
   /** Where the heart was found (working-grid networks only). */
   heart?: HeartLocation;
   /** Seconds per phase, where measured (working-grid networks). */
@@ -26,27 +39,63 @@ export interface Segmentation {
 }
 
 export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, inference: Partial<InferenceOptions> = {}): Promise<Segmentation> {
+  const threshold = inference.thresholdHU ?? CALCIUM_THRESHOLD_HU;
   if (!model.config.workingGrid) {
     const { labels, probabilities } = await segment(rt, model, ct, inference);
-    return { labels, voxelProbabilities: () => probabilities };
+    const onGrid = (scan: Volume, probs: Float32Array[]) => ({ ct: scan, relabel: (p: number | readonly number[]) => labelsFromProbabilities(probs, scan, threshold, p) });
+    return {
+      labels,
+      ...onGrid(ct, probabilities),
+      crop(reference, lowest) {
+        const box = boundingBox(ct.dims, (v) => reference.data[v]! > 0 || (ct.data[v]! >= threshold && 1 - probabilities[0]![v]! >= lowest));
+        const scan = cropVolume(ct, box);
+        return { ...onGrid(scan, probabilities.map((p) => cropArray(p, ct.dims, box))), reference: cropLabels(reference, scan, box) };
+      },
+    };
   }
   const s = await segmentOnWorkingGrid(rt, model, ct, inference);
-  const threshold = inference.thresholdHU ?? CALCIUM_THRESHOLD_HU;
+  const calcium = (c: number, lowest: number) => 1 - s.probabilities[0]![c]! >= lowest;
   return {
     labels: s.labels,
     heart: s.heart,
     seconds: s.seconds,
-    voxelProbabilities() {
-      // A voxel outside the box or below the threshold is background for certain.
-      const out = s.probabilities.map((_, c) => new Float32Array(ct.data.length).fill(c === 0 ? 1 : 0));
-      for (let v = 0; v < ct.data.length; v++) {
-        const cell = s.grid.cellOfVoxel[v]!;
-        if (cell < 0 || ct.data[v]! < threshold) continue;
-        for (let c = 0; c < out.length; c++) out[c]![v] = s.probabilities[c]![cell]!;
+    ct,
+    relabel: (p) => nativeLabels(s.probabilities, s.grid, ct, threshold, p),
+    crop(reference, lowest) {
+      // Voxels any point >= lowest can label: >= threshold in a cell that is, or neighbours, a cell that calcium at `lowest`.
+      const near = new Set<number>();
+      const [gx, gy, gz] = s.grid.dims;
+      for (let c = 0; c < s.probabilities[0]!.length; c++) {
+        if (!calcium(c, lowest)) continue;
+        const x = c % gx, y = Math.floor(c / gx) % gy, z = Math.floor(c / (gx * gy));
+        for (let dz = -1; dz <= 1; dz++) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+          if (x + dx >= 0 && y + dy >= 0 && z + dz >= 0 && x + dx < gx && y + dy < gy && z + dz < gz) near.add(c + dx + gx * (dy + gy * dz));
+        }
       }
-      return out;
+      const box = boundingBox(ct.dims, (v) => reference.data[v]! > 0 || (ct.data[v]! >= threshold && near.has(s.grid.cellOfVoxel[v]!)));
+      const scan = cropVolume(ct, box);
+      const cells: CellIndex = {
+        dims: s.grid.dims,
+        cellOfVoxel: cropArray(s.grid.cellOfVoxel, ct.dims, box),
+        maxVoxel: s.grid.maxVoxel.map((v) => (v < 0 ? -1 : indexInBox(v, ct.dims, box))),
+      };
+      return {
+        ct: scan,
+        reference: cropLabels(reference, scan, box),
+        relabel: (p) => nativeLabels(s.probabilities, cells, scan, threshold, p),
+      };
     },
   };
+}
+
+/** A label map cut to the box `scan` was cut to. */
+function cropLabels(labels: LabelMap, scan: Volume, box: VoxelBox): LabelMap {
+  return { ...labels, data: cropArray(labels.data, labels.dims, box), dims: [...scan.dims], affine: [...scan.affine] };
+}
+
+/** The part of a volume inside a box. */
+function cropVolume<V extends Volume>(v: V, box: VoxelBox): V {
+  return { ...v, data: cropArray(v.data, v.dims, box), dims: [...box.size], affine: cropAffine(v.affine, box) };
 }
 
 export interface ScanResult {

@@ -1,8 +1,9 @@
 /**
  * Whole-scan inference on the working grid, for networks trained on it
  * (NetConfig.workingGrid): locate the heart, bin the scan onto the grid
- * around it (mean and max HU per cell), run the network there, and judge
- * every native voxel >= the calcium threshold by the cell it fell in.
+ * around it (mean and max HU per cell), run the network there, and draw the
+ * lesions on the scan's own voxels from the cells it calls calcium
+ * (native-labels.ts).
  *
  * Compute goes only where coronary calcium can be: a fixed box around the
  * heart, at 2 x 2 x 3 mm, whatever the scan's own grid (a 512 x 512 x 60 scan
@@ -14,7 +15,8 @@ import type { CacNet } from './cacnet.js';
 import { normaliseHu } from './data.js';
 import { locateHeart, type HeartLocation } from './heart-locator.js';
 import { applyArteryPrior } from './artery-prior.js';
-import { calciumDecision, DEFAULT_INFERENCE, predictGrid, type InferenceOptions } from './infer.js';
+import { DEFAULT_INFERENCE, predictGrid, type InferenceOptions } from './infer.js';
+import { nativeLabels } from './native-labels.js';
 import { buildWorkingGrid, type WorkingGrid } from './working-grid.js';
 
 /** The network's input on a working grid: normalised mean and max HU, interleaved per cell (channels last). */
@@ -71,20 +73,4 @@ export async function segmentOnWorkingGrid(rt: Runtime, model: CacNet, ct: Volum
   const labels = nativeLabels(probabilities, grid, ct, o.thresholdHU, point);
   lap('labels');
   return { labels, probabilities, grid, heart, seconds };
-}
-
-/**
- * Labels on the scan's own grid: a voxel >= thresholdHU takes its cell's most
- * probable artery when the cell's calcium probability 1 − P(background)
- * reaches that artery's operating point.
- */
-export function nativeLabels(probabilities: Float32Array[], grid: WorkingGrid, ct: Volume, thresholdHU: number, calciumProbability: number | readonly number[]): LabelMap {
-  const decide = calciumDecision(probabilities, calciumProbability);
-  const cellLabel = Uint8Array.from({ length: probabilities[0]!.length }, (_, c) => decide(c));
-  const labels = new Uint8Array(ct.data.length);
-  for (let v = 0; v < labels.length; v++) {
-    const c = grid.cellOfVoxel[v]!;
-    if (c >= 0 && ct.data[v]! >= thresholdHU) labels[v] = cellLabel[c]!;
-  }
-  return { data: labels, dims: [...ct.dims], spacing: [...ct.spacing], affine: [...ct.affine] };
 }

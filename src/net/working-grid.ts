@@ -49,6 +49,8 @@ export interface WorkingGrid {
   max: Float32Array;
   /** For every native voxel, the cell its centre falls in, or -1 outside the box. */
   cellOfVoxel: Int32Array;
+  /** For every cell, the native voxel holding its max (the first such), or -1 when no voxel centre falls in it. */
+  maxVoxel: Int32Array;
 }
 
 function roundUp(v: number, m: number): number {
@@ -121,6 +123,7 @@ export function buildWorkingGrid(ct: Volume, centreMm: readonly number[], spec: 
   const sum = new Float64Array(cells);
   const count = new Uint32Array(cells);
   const max = new Float32Array(cells).fill(-Infinity);
+  const maxVoxel = new Int32Array(cells).fill(-1);
   const [nx, ny, nz] = ct.dims;
   const cellOfVoxel = new Int32Array(nx * ny * nz);
   // Cell coordinates are affine in (i, j, k): cell = toCell(native), with toCell = working^-1 . native.
@@ -153,7 +156,10 @@ export function buildWorkingGrid(ct: Volume, centreMm: readonly number[], spec: 
         const hu = ct.data[v]!;
         sum[c]! += hu;
         count[c]!++;
-        if (hu > max[c]!) max[c] = hu;
+        if (hu > max[c]!) {
+          max[c] = hu;
+          maxVoxel[c] = v;
+        }
       }
     }
   }
@@ -172,7 +178,7 @@ export function buildWorkingGrid(ct: Volume, centreMm: readonly number[], spec: 
     const inside = ni >= 0 && nj >= 0 && nk >= 0 && ni < nx && nj < ny && nk < nz;
     mean[c] = max[c] = inside ? ct.data[ni + nx * (nj + ny * nk)]! : OUTSIDE_HU;
   }
-  return { dims, spacing: [...spec.spacingMm], affine, centreMm: [centreMm[0]!, centreMm[1]!, centreMm[2]!], mean, max, cellOfVoxel };
+  return { dims, spacing: [...spec.spacingMm], affine, centreMm: [centreMm[0]!, centreMm[1]!, centreMm[2]!], mean, max, cellOfVoxel, maxVoxel };
 }
 
 /** A native label map on the working grid: each cell takes the artery most of its labelled voxels carry (0 when none is labelled). */
