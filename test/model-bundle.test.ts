@@ -41,7 +41,7 @@ describe('model bundle', () => {
     const rt = await gpu();
     const model = new CacNet(rt, TINY_CONFIG);
     model.calciumProbability = [0.6, 0.7, 0.8];
-    const bytes = await encodeModel(model, { step: '12' });
+    const bytes = await encodeModel(model, { metadata: { step: '12' } });
     const bundle = readModelBundle(bytes, 'tiny.safetensors');
     expect(bundle.format).toBe(BUNDLE_FORMAT);
     expect(bundle.config).toEqual(TINY_CONFIG);

@@ -6,9 +6,11 @@
 import { Runtime } from '../gpu/runtime.js';
 import { generateCohort } from '../io/phantom.js';
 import { runCohort, printScanTable, printSummary } from './cohort-run.js';
-import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { buildModel } from '../net/model-bundle.js';
 import { operatingPointText } from '../net/inference-metadata.js';
-import { UsageError, type Command } from './run-command.js';
+import { intOption, MAX_PHANTOMS_STREAMED, seedOption, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
 
 /** Held-out seed: training uses SHIPPED_RECIPE.seed and seed + 1 (validation). */
@@ -26,15 +28,15 @@ export const demo: Command = {
     '  --weights FILE  safetensors weights (default: the shipped ones)',
   ],
   async run(v) {
-    const count = v.count === undefined ? 10 : Number(v.count);
-    if (!Number.isInteger(count) || count < 2) throw new UsageError(`--count must be an integer >= 2, got '${v.count}'`);
-    const seed = v.seed === undefined ? DEMO_SEED : Number(v.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+    const count = intOption(v.count, 'count', 10, 2, MAX_PHANTOMS_STREAMED);
+    const seed = seedOption(v.seed, DEMO_SEED);
     const out = (v.out as string | undefined) ?? 'cacnet-demo';
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const t0 = performance.now();
+    await prepareOutputFolder(out, `--out ${out}`);
+    const bundle = await readModelFile(weights);
     const rt = await Runtime.create();
-    const model = await loadModelFile(rt, weights);
+    const model = buildModel(rt, bundle);
     console.log(`CAC-Net demo: ${count} held-out synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';
     const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}`;

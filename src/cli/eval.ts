@@ -15,8 +15,10 @@ import { readScan } from '../io/read-scan.js';
 import { generateCohort } from '../io/phantom.js';
 import type { LabelMap } from '../io/volume.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
-import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
-import { UsageError, type Command } from './run-command.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { intOption, MAX_PHANTOMS_STREAMED, UsageError, seedOption, type Command } from './run-command.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { buildModel } from '../net/model-bundle.js';
 import { formatSeconds } from './progress.js';
 
 interface ManifestCase {
@@ -76,16 +78,17 @@ export const evalCommand: Command = {
       scans = manifestScans(positionals[0], cases);
       count = cases.length;
     } else {
-      count = v.phantoms === undefined ? 25 : Number(v.phantoms);
-      const seed = v.seed === undefined ? 9001 : Number(v.seed);
-      if (!Number.isInteger(count) || count < 2) throw new UsageError(`--phantoms must be an integer >= 2, got '${v.phantoms}'`);
-      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+      count = intOption(v.phantoms, 'phantoms', 25, 2, MAX_PHANTOMS_STREAMED);
+      const seed = seedOption(v.seed, 9001);
       scans = (function* () {
         for (const c of generateCohort({ seed, count, idPrefix: 'eval-' })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels };
       })();
     }
+    const out = v.out as string | undefined;
+    if (out !== undefined) await prepareOutputFolder(out, `--out ${out}`);
+    const bundle = await readModelFile(weights);
     const rt = await Runtime.create();
-    const model = await loadModelFile(rt, weights);
+    const model = buildModel(rt, bundle);
     const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights, inference: { arteryPrior: !v['no-prior'] } });
     printScanTable(results);
     printSummary(summary);

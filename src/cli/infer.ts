@@ -1,12 +1,14 @@
 /** `cacnet infer`: one scan (NIfTI file or DICOM folder) in, label map + report + montage out. */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Runtime } from '../gpu/runtime.js';
 import { readScan } from '../io/read-scan.js';
-import { writeLabelMap } from '../io/nifti-file.js';
+import { writeFilesAtomic } from '../io/atomic-write.js';
+import { labelMapFile } from '../io/nifti-file.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
 import { scoreCt } from '../net/pipeline.js';
-import { writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
-import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { buildModel } from '../net/model-bundle.js';
+import { montageFile, scanReportFile } from '../scoring/report-files.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
 import { printScore, scanId } from './scan-output.js';
@@ -22,18 +24,23 @@ export const infer: Command = {
     const path = positionals[0]!;
     const out = (v.out as string | undefined) ?? '.';
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
+    // Everything that can be refused is checked before the network runs.
+    await prepareOutputFolder(out, `--out ${out}`);
     const scan = await readScan(path);
+    const bundle = await readModelFile(weights);
     const rt = await Runtime.create();
-    const model = await loadModelFile(rt, weights);
+    const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     const r = await scoreCt(rt, model, scan, { inference: { onProgress: (d, t) => bar.update(d, t, 'windows') } });
     const id = scanId(path);
-    await mkdir(out, { recursive: true });
-    await writeLabelMap(join(out, `${id}_labels.nii.gz`), r.labels, scan.nifti);
-    await writeScanReportJson(join(out, `${id}.json`), r.score, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', extra: { weights } });
-    if (r.score.lesions.length) await writeMontagePng(join(out, `${id}_montage.png`), scan, r.labels);
+    const files = [
+      await labelMapFile(join(out, `${id}_labels.nii.gz`), r.labels, scan.nifti),
+      scanReportFile(join(out, `${id}.json`), r.score, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', extra: { weights } }),
+      ...(r.score.lesions.length ? [montageFile(join(out, `${id}_montage.png`), scan, r.labels)] : []),
+    ];
+    await writeFilesAtomic(files);
     printScore(r.score);
-    console.log(`wrote ${join(out, `${id}_labels.nii.gz`)}, ${join(out, `${id}.json`)}${r.score.lesions.length ? `, ${join(out, `${id}_montage.png`)}` : ''}`);
+    console.log(`wrote ${files.map((f) => f.path).join(', ')}`);
     model.dispose();
     rt.destroy();
   },

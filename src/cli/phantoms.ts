@@ -1,7 +1,8 @@
 /** `cacnet phantoms`: writes a cohort of synthetic cardiac CT phantoms with ground truth. */
 import { writeGeneratedCohort } from '../io/phantom-cohort.js';
 import type { PhantomPreset } from '../io/phantom.js';
-import { UsageError, type Command } from './run-command.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { intOption, MAX_PHANTOMS_STREAMED, UsageError, seedOption, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
 
 export const phantoms: Command = {
@@ -17,12 +18,11 @@ export const phantoms: Command = {
   ],
   async run(v) {
     if (!v.out) throw new UsageError('--out DIR is required');
-    const count = v.count === undefined ? 10 : Number(v.count);
-    const seed = v.seed === undefined ? 1 : Number(v.seed);
+    const count = intOption(v.count, 'count', 10, 1, MAX_PHANTOMS_STREAMED);
+    const seed = seedOption(v.seed, 1);
     const preset = ((v.preset as string | undefined) ?? 'small') as PhantomPreset;
-    if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a positive integer, got '${v.count}'`);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
     if (preset !== 'small' && preset !== 'realistic') throw new UsageError(`--preset must be small or realistic, got '${preset}'`);
+    await prepareOutputFolder(v.out as string, `--out ${v.out}`);
     const bar = new ProgressLine(5);
     await writeGeneratedCohort(v.out as string, { seed, count, preset }, (c, i) => bar.update(i + 1, count, `${c.id} risk ${c.riskTarget}`));
     console.log(`wrote ${count} phantoms and manifest.json to ${v.out}`);

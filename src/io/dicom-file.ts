@@ -5,6 +5,7 @@ import { InputError } from '../gpu/errors.js';
 import type { Volume } from './volume.js';
 import { decodeDicomSeries, type DicomFile } from './dicom.js';
 import { readInputFile } from './nifti-file.js';
+import { fileProblem } from './file-errors.js';
 
 /** Reads the one DICOM series in `folder` (non-DICOM files and subfolders are ignored). */
 export async function readDicomSeries(folder: string): Promise<Volume> {
@@ -16,7 +17,7 @@ export async function readDicomSeries(folder: string): Promise<Volume> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`${folder}: no such folder`);
     if (code === 'ENOTDIR') throw new InputError(`${folder}: is a file, expected a DICOM folder`);
-    throw error;
+    throw new InputError(`${folder}: cannot read the folder (${fileProblem(error)})`);
   }
   const files: DicomFile[] = [];
   for (const name of names) {

@@ -13,6 +13,7 @@ import type { DataSet } from 'dicom-parser';
 import { InputError } from '../gpu/errors.js';
 import type { Volume } from './volume.js';
 import { MAX_VOXELS } from './nifti.js';
+import { checkCtValues, checkGeometry } from './scan-plausibility.js';
 
 /** A file's name (for messages) and bytes. */
 export interface DicomFile {
@@ -95,13 +96,16 @@ export function decodeDicomSeries(files: readonly DicomFile[], folder: string): 
   if (rows * columns * sorted.length > MAX_VOXELS) throw fail(folder, `${columns}×${rows}×${sorted.length} voxels is too large to load (limit ${MAX_VOXELS})`);
   const data = new Float32Array(rows * columns * sorted.length);
   sorted.forEach((s, k) => s.decode(data, k * rows * columns));
-  return {
+  const volume: Volume = {
     data,
     dims: [columns, rows, sorted.length],
     spacing: [first.pixelSpacing[1], first.pixelSpacing[0], step],
     affine: seriesAffine(sorted),
     source: folder,
   };
+  checkGeometry(volume, folder, 'Rows/Columns, PixelSpacing and the slice positions');
+  checkCtValues(volume, folder, 'RescaleSlope/RescaleIntercept');
+  return volume;
 }
 
 // ------------------------------------------------------------ one file ----

@@ -10,14 +10,14 @@
  * most probable artery; when the model carries a spatial artery prior, that
  * prior names the artery (artery-prior.ts).
  */
-import { GpuLimitError } from '../gpu/errors.js';
+import { CacnetError, GpuLimitError } from '../gpu/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor } from '../gpu/tensor.js';
 import { noGrad } from '../autograd/tape.js';
 import { softmax } from '../autograd/softmax.js';
 import type { LabelMap, Volume } from '../io/volume.js';
-import { sizeMultiple } from './config.js';
+import { sizeMultiple, type NetConfig } from './config.js';
 import type { CacNet } from './cacnet.js';
 import { CALCIUM_THRESHOLD_HU, cropBox, normaliseHu, type Box } from './data.js';
 import { applyArteryPrior } from './artery-prior.js';
@@ -57,9 +57,8 @@ function roundUp(v: number, m: number): number {
   return Math.ceil(v / m) * m;
 }
 
-/** Float bytes the biggest activation of a window needs, roughly; used to keep under the binding limit. */
-function estimateBytes(model: CacNet, voxels: number): number {
-  const c = model.config;
+/** Float bytes the biggest activation of a window (or training patch) needs, roughly; used to keep under the binding limit. */
+export function activationBytes(c: NetConfig, voxels: number): number {
   const widest = Math.max(3 * c.inputChannels2d + c.denseBlocks.reduce((a, b) => a + b, 0) * c.growthRate, c.baseChannels3d * 2);
   return voxels * widest * 4;
 }
@@ -74,10 +73,10 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
     roundUp(Math.min(o.window[1], ny), m.plane),
     roundUp(Math.min(o.window[2], nx), m.plane),
   ];
-  while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[1] > m.plane) {
+  while (activationBytes(model.config, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[1] > m.plane) {
     win = [win[0], Math.max(m.plane, roundUp(win[1] / 2, m.plane)), Math.max(m.plane, roundUp(win[2] / 2, m.plane))];
   }
-  if (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding) {
+  if (activationBytes(model.config, win[0] * win[1] * win[2]) > rt.maxStorageBinding) {
     throw new GpuLimitError(`this scan does not fit the device: even a ${win.join('x')} window exceeds the ${rt.maxStorageBinding} byte binding limit`);
   }
   const x = normaliseHu(ct.data, model.config.huWindow);
@@ -117,10 +116,16 @@ export async function segment(rt: Runtime, model: CacNet, ct: Volume, opts: Part
     }
     o.onProgress?.(++done, boxes.length);
   }
+  let broken = 0;
   for (let v = 0; v < n; v++) {
     const inv = 1 / weightSum[v]!;
-    for (let c = 0; c < classes; c++) probSum[c]![v]! *= inv;
+    for (let c = 0; c < classes; c++) {
+      const p = (probSum[c]![v]! *= inv);
+      if (!(p >= -1e-5 && p <= 1 + 1e-5)) broken++; // float32 blending may overshoot by an ulp
+    }
   }
+  // A NaN probability compares false everywhere and would silently score as background (or as calcium).
+  if (broken) throw new CacnetError(`the network gave ${broken} probabilities that are NaN or outside [0, 1] on this scan (of ${n * classes}); its weights or the device are faulty`);
   if (model.arteryPrior && o.arteryPrior) applyArteryPrior(probSum, ct.dims, ct.affine, model.arteryPrior, (v) => ct.data[v]! >= o.thresholdHU);
   return { labels: labelsFromProbabilities(probSum, ct, o.thresholdHU, o.calciumProbability ?? model.calciumProbability), probabilities: probSum };
 }
