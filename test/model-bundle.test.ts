@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CacNet } from '../src/net/cacnet.js';
 import { DEMO_CONFIG, TINY_CONFIG } from '../src/net/config.js';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_KEY, encodeModel, encodeWithInferenceSettings, loadModel, readModelBundle } from '../src/net/model-bundle.js';
+import { crc32 } from '../src/net/checksum.js';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_KEY, CHECKSUM_KEY, encodeModel, encodeWithInferenceSettings, loadModel, readModelBundle } from '../src/net/model-bundle.js';
 import { ARTERY_PRIOR_KEY } from '../src/net/artery-prior.js';
 import { CALCIUM_PROBABILITY_KEY } from '../src/net/inference-metadata.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js';
@@ -52,6 +53,27 @@ describe('model bundle', () => {
     for (let i = 0; i < a.length; i++) expect(await b[i]![1].readF32()).toEqual(await a[i]![1].readF32());
     model.dispose();
     again.dispose();
+  });
+
+  it('a fresh file is the current format with its CRC-32, and a flipped bit anywhere is refused', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, TINY_CONFIG);
+    const bytes = await encodeModel(model);
+    model.dispose();
+    const bundle = readModelBundle(bytes, 'fresh');
+    expect(bundle.format).toBe(BUNDLE_FORMAT);
+    expect(bundle.metadata[CHECKSUM_KEY]).toMatch(/^[0-9a-f]{8}$/);
+    for (const at of [9, 100, bytes.length >> 1, bytes.length - 1]) {
+      const copy = bytes.slice();
+      copy[at]! ^= 0x04;
+      expect(() => readModelBundle(copy, 'flipped'), `byte ${at}`).toThrow(/^flipped: /);
+    }
+  });
+
+  it('CRC-32 matches the standard check values', () => {
+    expect(crc32(new TextEncoder().encode('The quick brown fox jumps over the lazy dog'))).toBe(0x414fa339);
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
   });
 
   it('refuses a format it does not know, in one line naming the file', async () => {
