@@ -9,6 +9,8 @@ import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { infer } from '../src/cli/infer.js';
 import { phantoms } from '../src/cli/phantoms.js';
@@ -23,6 +25,7 @@ import { CHECKPOINT_FILE, readCheckpoint, removeStaleTemporaries, saveCheckpoint
 import { encodeModel } from '../src/net/model-bundle.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js';
 import { makeOptimizer, train } from '../src/net/train.js';
+import { segment } from '../src/net/infer.js';
 import { NonFiniteLossError } from '../src/gpu/errors.js';
 import { generatePhantom } from '../src/io/phantom.js';
 import { startWebServer } from '../web/serve.js';
@@ -115,7 +118,9 @@ describe('no wrong answer with exit 0: weights, checkpoints, training', () => {
     const shipped = decodeSafetensors(new Uint8Array(await readFile(join(REPO, 'weights', 'cacnet-demo.safetensors'))), 'shipped');
     const t = shipped.tensors.get('unet3d.head.weight')!;
     for (let i = 0; i < 30 && i < t.data.length; i++) t.data[i] = Number.NaN;
-    const weights = await file('nan.safetensors', encodeSafetensors(shipped.tensors, shipped.metadata));
+    // Without its checksum (as a format-1 file), so that the finite check is what refuses it.
+    const { cacnet_crc32: _crc, cacnet_format: _format, ...older } = shipped.metadata;
+    const weights = await file('nan.safetensors', encodeSafetensors(shipped.tensors, older));
     const t0 = performance.now();
     expectOneLineFailure(await runInProcess(infer, [fx.nii, '--weights', weights, '--out', join(root, 'nan-out')]), /nan\.safetensors: \d+ values are NaN or infinite, in 1 tensor \(first: 'unet3d\.head\.weight'\); the file is corrupt/);
     expect(performance.now() - t0).toBeLessThan(20_000);
@@ -215,9 +220,10 @@ describe('checkpoints and --resume', () => {
 });
 
 describe('one line and a non-zero exit for every failure', () => {
-  it('--out that is a file, /dev/null, under /proc or read-only: refused before any work, in score, infer, phantoms and train', async () => {
+  it('--out that is a file, /dev/null, under /proc or where writing is not permitted (/sys): refused before any work, in score, infer, phantoms and train', async () => {
+    // (Tests run as root here, so a chmod-read-only folder would still take files; /sys refuses even root.)
     const plain = await file('plain', new Uint8Array(1));
-    for (const out of [plain, '/dev/null', '/proc/x', '/proc/self/x/y']) {
+    for (const out of [plain, '/dev/null', '/proc/x', '/proc/self/x/y', '/sys/cacnet-out']) {
       const started = performance.now();
       expectOneLineFailure(await runInProcess(score, [fx.nii, fx.labelsPath, '--out', out]), /--out .*(is not a folder|cannot create|cannot write|cannot be used)/);
       expectOneLineFailure(await runInProcess(infer, [fx.nii, '--out', out]), /--out .*(is not a folder|cannot create|cannot write|cannot be used)/);
@@ -292,6 +298,31 @@ describe('one line and a non-zero exit for every failure', () => {
     expect(r.stderr.split('\n').filter((l) => l && !/vulkan|xdg|dawn|warning|CheckVk/i.test(l))).toEqual([
       "cacnet: error: unknown command 'frobnicate' (commands: demo, train, calibrate, infer, score, eval, phantoms, bench, doctor; see 'cacnet --help')",
     ]);
+  });
+});
+
+describe('no unbounded growth', () => {
+  it('inference holds the same host and GPU memory after 4 windows as after 16 (no per-window leak)', { timeout: 300_000 }, async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const rt = await gpu();
+    const model = new CacNet(rt, { ...TINY_CONFIG, variant: 'unet3d' }).eval();
+    const [nx, ny, nz] = [176, 176, 16]; // 4 × 4 windows of 64 × 64 × 16
+    const ct = { data: Float32Array.from({ length: nx * ny * nz }, (_, i) => ((i * 7919) % 1500) - 500), dims: [nx, ny, nz] as [number, number, number], spacing: [0.7, 0.7, 3] as [number, number, number], affine: [0.7, 0, 0, 0, 0, 0.7, 0, 0, 0, 0, 3, 0, 0, 0, 0, 1], source: 'growth' };
+    const samples = new Map<number, { host: number; gpu: number }>();
+    await segment(rt, model, ct, {
+      onProgress: (done) => {
+        if (done !== 4 && done !== 16) return;
+        gc();
+        const m = process.memoryUsage();
+        samples.set(done, { host: m.heapUsed + m.arrayBuffers, gpu: rt.memory().liveBytes });
+      },
+    });
+    model.dispose();
+    const [a, b] = [samples.get(4)!, samples.get(16)!];
+    // A window's probabilities are 1 MiB; twelve more windows kept would show as 12 MiB.
+    expect(b.host - a.host).toBeLessThan(2 ** 20);
+    expect(b.gpu).toBe(a.gpu);
   });
 });
 

@@ -19,11 +19,11 @@ import { gpu } from './helpers/gpu.js';
 const SHIPPED = join(REPO, 'weights', 'cacnet-demo.safetensors');
 
 describe('model bundle', () => {
-  it('reads the shipped file (format 1, written before formats were recorded) into a model that holds its tensors', async () => {
+  it('reads the shipped file into a model that holds its tensors', async () => {
     const rt = await gpu();
     const bytes = new Uint8Array(await readFile(SHIPPED));
     const bundle = readModelBundle(bytes, SHIPPED);
-    expect(bundle.format).toBe(1);
+    expect(bundle.format).toBe(BUNDLE_FORMAT);
     expect(bundle.config).toEqual({ ...DEMO_CONFIG, seed: bundle.config.seed });
     expect(bundle.inference.calciumProbability).toEqual([0.8, 0.7, 0.9]);
     expect(bundle.inference.arteryPrior?.voxels.length).toBe(3);
@@ -36,6 +36,16 @@ describe('model bundle', () => {
       expect(await t.readF32(), name).toEqual(bundle.tensors.get(name)!.data);
     }
     model.dispose();
+  });
+
+  it('still reads a file of format 1 (written before formats were recorded): the same model', async () => {
+    const shipped = decodeSafetensors(new Uint8Array(await readFile(SHIPPED)), 'shipped');
+    const { [BUNDLE_FORMAT_KEY]: _format, [CHECKSUM_KEY]: _crc, ...older } = shipped.metadata;
+    const current = readModelBundle(new Uint8Array(await readFile(SHIPPED)), SHIPPED);
+    const old = readModelBundle(encodeSafetensors(shipped.tensors, older), 'format-1.safetensors');
+    expect(old.format).toBe(1);
+    expect([old.config, old.inference, old.metadata.step]).toEqual([current.config, current.inference, current.metadata.step]);
+    for (const [name, t] of current.tensors) expect(old.tensors.get(name)!.data, name).toEqual(t.data);
   });
 
   it('writes the current format and reads it back: same configuration, settings and weights', async () => {
