@@ -41,7 +41,7 @@ export function parseArgv(argv: readonly string[], options: OptionSpecs, command
     const eq = arg.indexOf('=');
     const written = eq > 0 ? arg.slice(0, eq) : arg;
     const name = written.startsWith('--') ? written.slice(2) : byShort.get(written.slice(1));
-    const spec = name === undefined ? undefined : options[name];
+    const spec = name !== undefined && Object.hasOwn(options, name) ? options[name] : undefined;
     if (name === undefined || !spec) throw new UsageError(`unknown option '${written}'${help}`);
     if (values[name] !== undefined) throw new UsageError(`${written} is given twice${help}`);
     if (spec.type === 'boolean') {
@@ -52,7 +52,7 @@ export function parseArgv(argv: readonly string[], options: OptionSpecs, command
     } else {
       const next = argv[i + 1];
       // '--out --resume' is a forgotten value, not a folder named '--resume'.
-      if (next === undefined || (next.startsWith('--') && next.slice(2).split('=')[0]! in options)) throw new UsageError(`${written} needs a value${help}`);
+      if (next === undefined || (next.startsWith('--') && Object.hasOwn(options, next.slice(2).split('=')[0]!))) throw new UsageError(`${written} needs a value${help}`);
       values[name] = next;
       i++;
     }
