@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CacNet } from '../src/net/cacnet.js';
 import { DEMO_CONFIG, TINY_CONFIG } from '../src/net/config.js';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_KEY, encodeModel, encodeWithInferenceSettings, loadModel, readModelBundle } from '../src/net/model-bundle.js';
+import { crc32 } from '../src/net/checksum.js';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_KEY, CHECKSUM_KEY, encodeModel, encodeWithInferenceSettings, loadModel, readModelBundle } from '../src/net/model-bundle.js';
 import { ARTERY_PRIOR_KEY } from '../src/net/artery-prior.js';
 import { CALCIUM_PROBABILITY_KEY } from '../src/net/inference-metadata.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js';
@@ -18,11 +19,11 @@ import { gpu } from './helpers/gpu.js';
 const SHIPPED = join(REPO, 'weights', 'cacnet-demo.safetensors');
 
 describe('model bundle', () => {
-  it('reads the shipped file (format 1, written before formats were recorded) into a model that holds its tensors', async () => {
+  it('reads the shipped file into a model that holds its tensors', async () => {
     const rt = await gpu();
     const bytes = new Uint8Array(await readFile(SHIPPED));
     const bundle = readModelBundle(bytes, SHIPPED);
-    expect(bundle.format).toBe(1);
+    expect(bundle.format).toBe(BUNDLE_FORMAT);
     expect(bundle.config).toEqual({ ...DEMO_CONFIG, seed: bundle.config.seed });
     expect(bundle.inference.calciumProbability).toEqual([0.8, 0.7, 0.9]);
     expect(bundle.inference.arteryPrior?.voxels.length).toBe(3);
@@ -37,11 +38,21 @@ describe('model bundle', () => {
     model.dispose();
   });
 
+  it('still reads a file of format 1 (written before formats were recorded): the same model', async () => {
+    const shipped = decodeSafetensors(new Uint8Array(await readFile(SHIPPED)), 'shipped');
+    const { [BUNDLE_FORMAT_KEY]: _format, [CHECKSUM_KEY]: _crc, ...older } = shipped.metadata;
+    const current = readModelBundle(new Uint8Array(await readFile(SHIPPED)), SHIPPED);
+    const old = readModelBundle(encodeSafetensors(shipped.tensors, older), 'format-1.safetensors');
+    expect(old.format).toBe(1);
+    expect([old.config, old.inference, old.metadata.step]).toEqual([current.config, current.inference, current.metadata.step]);
+    for (const [name, t] of current.tensors) expect(old.tensors.get(name)!.data, name).toEqual(t.data);
+  });
+
   it('writes the current format and reads it back: same configuration, settings and weights', async () => {
     const rt = await gpu();
     const model = new CacNet(rt, TINY_CONFIG);
     model.calciumProbability = [0.6, 0.7, 0.8];
-    const bytes = await encodeModel(model, { step: '12' });
+    const bytes = await encodeModel(model, { metadata: { step: '12' } });
     const bundle = readModelBundle(bytes, 'tiny.safetensors');
     expect(bundle.format).toBe(BUNDLE_FORMAT);
     expect(bundle.config).toEqual(TINY_CONFIG);
@@ -52,6 +63,27 @@ describe('model bundle', () => {
     for (let i = 0; i < a.length; i++) expect(await b[i]![1].readF32()).toEqual(await a[i]![1].readF32());
     model.dispose();
     again.dispose();
+  });
+
+  it('a fresh file is the current format with its CRC-32, and a flipped bit anywhere is refused', async () => {
+    const rt = await gpu();
+    const model = new CacNet(rt, TINY_CONFIG);
+    const bytes = await encodeModel(model);
+    model.dispose();
+    const bundle = readModelBundle(bytes, 'fresh');
+    expect(bundle.format).toBe(BUNDLE_FORMAT);
+    expect(bundle.metadata[CHECKSUM_KEY]).toMatch(/^[0-9a-f]{8}$/);
+    for (const at of [9, 100, bytes.length >> 1, bytes.length - 1]) {
+      const copy = bytes.slice();
+      copy[at]! ^= 0x04;
+      expect(() => readModelBundle(copy, 'flipped'), `byte ${at}`).toThrow(/^flipped: /);
+    }
+  });
+
+  it('CRC-32 matches the standard check values', () => {
+    expect(crc32(new TextEncoder().encode('The quick brown fox jumps over the lazy dog'))).toBe(0x414fa339);
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
   });
 
   it('refuses a format it does not know, in one line naming the file', async () => {

@@ -30,7 +30,7 @@ import { writeNifti } from '../src/io/nifti-file.js';
 import { generatePhantom } from '../src/phantom/phantom.js';
 import { ARTERIES } from '../src/io/volume.js';
 import { gaussian, mulberry32 } from '../src/base/random.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/net/safetensors.js';
+import { encodeWithInferenceSettings, readModelBundle } from '../src/net/model-bundle.js';
 import { buildWeb } from '../web/build.js';
 import { describeProblem } from '../web/problems.js';
 import { encodeCtSlice } from './helpers/dicom-writer.js';
@@ -252,14 +252,15 @@ describe('browser app', () => {
     // The shipped demo weights may find little or no calcium, which would make the comparison
     // above hold trivially. Here the shipped network gets a random 3D head (seeded, no bias), so
     // that it labels most calcium-candidate voxels with some artery; page and CLI must still agree.
-    const shipped = decodeSafetensors(new Uint8Array(await readFile(WEIGHTS)), WEIGHTS);
+    const shipped = readModelBundle(new Uint8Array(await readFile(WEIGHTS)), WEIGHTS);
     const normal = gaussian(mulberry32(20181116));
     for (const [name, t] of shipped.tensors) {
       if (name === 'unet3d.head.weight') t.data = Float32Array.from(t.data, () => 0.5 * normal());
       if (name === 'unet3d.head.bias') t.data = new Float32Array(t.data.length);
     }
     const weights = join(work, 'random-head.safetensors');
-    await writeFile(weights, encodeSafetensors(shipped.tensors, shipped.metadata));
+    // Through the bundle's encoder, which gives the edited file its own checksum.
+    await writeFile(weights, encodeWithInferenceSettings(shipped, shipped.inference));
     const phantom = generatePhantom({ seed: PHANTOM.seed, preset: 'small', riskTarget: PHANTOM.riskTarget });
     const scanPath = join(work, 'phantom2.nii.gz');
     await writeNifti(scanPath, phantom.ct);

@@ -95,7 +95,7 @@ async function openNifti(file: File): Promise<LoadedScan> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   let ct;
   try {
-    ct = await decodeNifti(bytes, file.name);
+    ct = await decodeNifti(bytes, file.name, { ct: true });
   } catch (error) {
     if (error instanceof InputError) throw new NotCtError(error.message);
     throw error;

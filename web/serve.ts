@@ -37,7 +37,26 @@ const TYPES: Record<string, string> = {
  * No third-party anything: scripts, styles, images and fetches only from this
  * origin (blob: for the downloads and data: for the empty favicon).
  */
-const CSP = "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
+const CSP = "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** Sent with every response, errors included. */
+const SECURITY_HEADERS = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};
+
+/**
+ * The Host header must name this server (127.0.0.1 or localhost, on its
+ * port): a page from another site that rebinds its own name to 127.0.0.1
+ * (DNS rebinding) would otherwise read what we serve as same-origin.
+ */
+export function isOwnHost(host: string | undefined, port: number): boolean {
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}
 
 export interface WebServerOptions {
   /** 0 picks a free port. */
@@ -72,9 +91,10 @@ function route(pathname: string, weights: string | undefined): string | undefine
 export async function startWebServer(opts: WebServerOptions = {}): Promise<WebServer> {
   const server = createServer(async (req, res) => {
     const send = (status: number, text: string) => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       res.end(text);
     };
+    if (!isOwnHost(req.headers.host, (server.address() as AddressInfo).port)) return send(403, 'forbidden: this server answers only to 127.0.0.1 and localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
     let pathname: string;
     try {
@@ -89,13 +109,10 @@ export async function startWebServer(opts: WebServerOptions = {}): Promise<WebSe
       return send(404, pathname.startsWith('/dist/') ? 'not built: run npm run web (it builds web/dist first)' : 'not found');
     }
     res.writeHead(200, {
+      ...SECURITY_HEADERS,
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': info.size,
       'cache-control': 'no-cache',
-      'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-opener-policy': 'same-origin',
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file)

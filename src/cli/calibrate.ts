@@ -5,14 +5,16 @@
  * browser) reads it. See src/net/calibrate.ts for the rule.
  */
 import { Runtime } from '../gpu/runtime.js';
+import { dirname } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
 import { calibrateOperatingPoint, CALIBRATION_GRID, type CalibrationRow } from '../net/calibrate.js';
 import { ARTERIES } from '../io/volume.js';
 import { operatingPointText } from '../net/inference-metadata.js';
-import { buildModel, encodeWithInferenceSettings, readModelBundle } from '../net/model-bundle.js';
-import { readWeightsFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { buildModel, encodeWithInferenceSettings } from '../net/model-bundle.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { ProgressLine } from './progress.js';
-import { intOption, UsageError, type Command } from './run-command.js';
+import { intOption, MAX_PHANTOMS_STREAMED, UsageError, seedOption, type Command } from './run-command.js';
 import { phantomStream, SHIPPED_RECIPE } from './training-recipe.js';
 import { phantomKind } from '../phantom/for-network.js';
 
@@ -33,10 +35,11 @@ export const calibrate: Command = {
   async run(v, positionals) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
-    const count = intOption(v.phantoms, 'phantoms', 60, 5);
-    const seed = intOption(v.seed, 'seed', DEFAULT_SEED);
+    const count = intOption(v.phantoms, 'phantoms', 60, 5, MAX_PHANTOMS_STREAMED);
+    const seed = seedOption(v.seed, DEFAULT_SEED);
+    const bundle = await readModelFile(weights);
+    if (v.write) await prepareOutputFolder(dirname(weights), `--write ${weights}`);
     const rt = await Runtime.create();
-    const bundle = readModelBundle(await readWeightsFile(weights), weights);
     const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     let done = 0;

@@ -2,19 +2,19 @@
  * Scores a cohort with the network and compares it with ground truth: what
  * `cacnet demo` and `cacnet eval` print and write.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runtime } from '../gpu/runtime.js';
-import { writeLabelMap, writeNifti } from '../io/nifti-file.js';
+import { ctFile, labelMapFile } from '../io/nifti-file.js';
 import { ARTERIES, type LabelMap, type Volume } from '../io/volume.js';
 import type { CacNet } from '../net/cacnet.js';
 import { scoreCt } from '../net/pipeline.js';
 import type { InferenceOptions } from '../net/infer.js';
 import { summariseCohort, type CohortSummary } from '../scoring/cohort.js';
 import { matchScores, type ScanEvaluation } from '../scoring/evaluate.js';
-import { writeCohortCsv, writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
+import { montageFile, scanReportFile, writeCohortCsv } from '../scoring/report-files.js';
 import { scoreScan, type ScanScore } from '../scoring/score.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic, writeFilesAtomic } from '../io/atomic-write.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
 import { ProgressLine } from './progress.js';
 
 export interface CohortScan {
@@ -49,7 +49,7 @@ export interface CohortRunOptions {
 }
 
 export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<CohortScan> | AsyncIterable<CohortScan>, count: number, o: CohortRunOptions): Promise<{ results: CohortResult[]; summary: CohortSummary }> {
-  if (o.outDir) await mkdir(o.outDir, { recursive: true });
+  if (o.outDir) await prepareOutputFolder(o.outDir);
   const results: CohortResult[] = [];
   const bar = new ProgressLine(5);
   for await (const scan of scans) {
@@ -60,14 +60,13 @@ export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<Coho
     results.push({ id: scan.id, predicted: r.score, reference, evaluation, seconds: r.inferenceSeconds, attributes: scan.attributes, nonCoronaryLabelled });
     if (o.outDir) {
       const meta = { id: scan.id, source: scan.ct.source, dims: scan.ct.dims, spacing: scan.ct.spacing, software: o.software, extra: { weights: o.weights } };
-      await writeScanReportJson(join(o.outDir, `${scan.id}.json`), r.score, meta, evaluation);
+      const at = (name: string) => join(o.outDir!, `${scan.id}${name}`);
+      const files = [scanReportFile(at('.json'), r.score, meta, evaluation)];
       if (o.images) {
-        await writeLabelMap(join(o.outDir, `${scan.id}_pred.nii.gz`), r.labels);
-        await writeNifti(join(o.outDir, `${scan.id}_ct.nii.gz`), scan.ct);
-        if (r.score.lesions.length || reference.lesions.length) {
-          await writeMontagePng(join(o.outDir, `${scan.id}_montage.png`), scan.ct, r.labels, { reference: scan.reference, maxSlices: 12 });
-        }
+        files.push(await labelMapFile(at('_pred.nii.gz'), r.labels), await ctFile(at('_ct.nii.gz'), scan.ct));
+        if (r.score.lesions.length || reference.lesions.length) files.push(montageFile(at('_montage.png'), scan.ct, r.labels, { reference: scan.reference, maxSlices: 12 }));
       }
+      await writeFilesAtomic(files);
     }
     bar.update(results.length, count, `${scan.id}: ${r.inferenceSeconds.toFixed(1)}s`);
   }

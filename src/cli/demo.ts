@@ -6,9 +6,11 @@
 import { Runtime } from '../gpu/runtime.js';
 import { generateCohort } from '../phantom/cohort.js';
 import { runCohort, printScanTable, printSummary } from './cohort-run.js';
-import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { buildModel } from '../net/model-bundle.js';
 import { operatingPointText } from '../net/inference-metadata.js';
-import { UsageError, type Command } from './run-command.js';
+import { intOption, MAX_PHANTOMS_STREAMED, seedOption, type Command } from './run-command.js';
 import { formatSeconds } from './progress.js';
 import { phantomKind } from '../phantom/for-network.js';
 import { phantomAttributes, printBins } from './cohort-bins.js';
@@ -28,18 +30,18 @@ export const demo: Command = {
     '  --weights FILE  safetensors weights (default: the shipped ones)',
   ],
   async run(v) {
-    const given = v.count === undefined ? undefined : Number(v.count);
-    if (given !== undefined && (!Number.isInteger(given) || given < 2)) throw new UsageError(`--count must be an integer >= 2, got '${v.count}'`);
-    const seed = v.seed === undefined ? DEMO_SEED : Number(v.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
-    const rt = await Runtime.create();
+    const given = v.count === undefined ? undefined : intOption(v.count, 'count', 0, 2, MAX_PHANTOMS_STREAMED);
+    const seed = seedOption(v.seed, DEMO_SEED);
+    const out = (v.out as string | undefined) ?? 'cacnet-demo';
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
-    const model = await loadModelFile(rt, weights);
+    const t0 = performance.now();
+    await prepareOutputFolder(out, `--out ${out}`);
+    const bundle = await readModelFile(weights);
+    const rt = await Runtime.create();
+    const model = buildModel(rt, bundle);
     // A network on the working grid scores scans as a scanner writes them (512 x 512, 0.3-0.9 mm); older ones the small phantoms they were trained on.
     const scanner = !!model.config.workingGrid;
     const count = given ?? (scanner ? 6 : 10);
-    const out = (v.out as string | undefined) ?? 'cacnet-demo';
-    const t0 = performance.now();
     const kind = scanner ? 'scanner-resolution (512 x 512) ' : '';
     console.log(`CAC-Net demo: ${count} held-out ${kind}synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';

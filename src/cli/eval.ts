@@ -17,8 +17,10 @@ import type { LabelMap } from '../io/volume.js';
 import { printBins, phantomAttributes } from './cohort-bins.js';
 import { phantomKind } from '../phantom/for-network.js';
 import { runCohort, printScanTable, printSummary, type CohortScan } from './cohort-run.js';
-import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
-import { UsageError, type Command } from './run-command.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { intOption, MAX_PHANTOMS_STREAMED, UsageError, seedOption, type Command } from './run-command.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { buildModel } from '../net/model-bundle.js';
 import { formatSeconds } from './progress.js';
 
 interface ManifestCase {
@@ -72,8 +74,11 @@ export const evalCommand: Command = {
     if (positionals.length > 1) throw new UsageError('give at most one cohort folder');
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const t0 = performance.now();
+    const out = v.out as string | undefined;
+    if (out !== undefined) await prepareOutputFolder(out, `--out ${out}`);
+    const bundle = await readModelFile(weights);
     const rt = await Runtime.create();
-    const model = await loadModelFile(rt, weights);
+    const model = buildModel(rt, bundle);
     let scans: AsyncIterable<CohortScan> | Iterable<CohortScan>;
     let count: number;
     if (positionals[0]) {
@@ -82,10 +87,8 @@ export const evalCommand: Command = {
       count = cases.length;
     } else {
       const reference = model.config.workingGrid ? { count: 100, seed: 9101 } : { count: 25, seed: 9001 };
-      count = v.phantoms === undefined ? reference.count : Number(v.phantoms);
-      const seed = v.seed === undefined ? reference.seed : Number(v.seed);
-      if (!Number.isInteger(count) || count < 2) throw new UsageError(`--phantoms must be an integer >= 2, got '${v.phantoms}'`);
-      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
+      count = intOption(v.phantoms, 'phantoms', reference.count, 2, MAX_PHANTOMS_STREAMED);
+      const seed = seedOption(v.seed, reference.seed);
       const kind = phantomKind(model.config, 'evaluate');
       scans = (function* () {
         for (const c of generateCohort({ seed, count, idPrefix: 'eval-', ...kind })) {
@@ -93,7 +96,7 @@ export const evalCommand: Command = {
         }
       })();
     }
-    const { results, summary } = await runCohort(rt, model, scans, count, { outDir: v.out as string | undefined, images: false, software: 'cacnet eval', weights, inference: { arteryPrior: !v['no-prior'] } });
+    const { results, summary } = await runCohort(rt, model, scans, count, { outDir: out, images: false, software: 'cacnet eval', weights, inference: { arteryPrior: !v['no-prior'] } });
     printScanTable(results);
     printSummary(summary);
     printBins(results);

@@ -1,8 +1,9 @@
 /** `cacnet infer`: one scan (NIfTI file or DICOM folder) in, label map + report + montage out. */
-import { mkdir } from 'node:fs/promises';
 import { Runtime } from '../gpu/runtime.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { buildModel } from '../net/model-bundle.js';
 import { scoreCt } from '../net/pipeline.js';
-import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
+import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
 import { printScore, printWhere, scanId } from './scan-output.js';
@@ -20,14 +21,16 @@ export const infer: Command = {
     const path = positionals[0]!;
     const out = (v.out as string | undefined) ?? '.';
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
+    // Everything that can be refused is checked before the network runs.
     const scoring = await massScoring(v);
+    await prepareOutputFolder(out, `--out ${out}`);
     const scan = await readScanFor(path, v);
+    const bundle = await readModelFile(weights);
     const rt = await Runtime.create();
-    const model = await loadModelFile(rt, weights);
+    const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     const r = await scoreCt(rt, model, scan, { inference: { onProgress: (d, t) => bar.update(d, t, 'windows') }, scoring });
     const id = scanId(path);
-    await mkdir(out, { recursive: true });
     const written = await writeScanOutputs(out, id, scan, r, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', ...scanMeta(scan), extra: { weights, ...(r.heart ? { heart: r.heart } : {}), seconds: r.seconds } });
     printScore(r.score);
     printNotes(scan);

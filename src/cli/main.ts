@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    console.error(`cacnet: unknown command '${name}'\n\n${usage()}`);
+    console.error(`cacnet: error: unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see 'cacnet --help')`);
     return 2;
   }
   return runCommand(cmd, rest);

@@ -1,28 +1,24 @@
 /** Model files for the CLI: the shipped weights by default, read from disk into a model bundle. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../base/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
+import { readInputFile } from '../io/nifti-file.js';
 import type { CacNet } from '../net/cacnet.js';
-import { loadModel } from '../net/model-bundle.js';
+import { buildModel, readModelBundle, type ModelBundle } from '../net/model-bundle.js';
 
 /** The weights the project ships, trained by `cacnet train` (see README). */
 export const SHIPPED_WEIGHTS = fileURLToPath(new URL('../../weights/cacnet-demo.safetensors', import.meta.url));
 
-/** The bytes of a weights file; a clear error when it is missing. */
-export async function readWeightsFile(path: string): Promise<Uint8Array> {
-  if (!existsSync(path)) {
-    throw new InputError(
-      path === SHIPPED_WEIGHTS
-        ? `the shipped weights are missing (${path}); reinstall, or train them with 'cacnet train' (see README)`
-        : `${path}: weights file not found`,
-    );
+/** A weights file read and checked (no GPU needed); a clear error when it is missing or broken. */
+export async function readModelFile(path = SHIPPED_WEIGHTS): Promise<ModelBundle> {
+  if (path === SHIPPED_WEIGHTS && !existsSync(path)) {
+    throw new InputError(`the shipped weights are missing (${path}); reinstall, or train them with 'cacnet train' (see README)`);
   }
-  return new Uint8Array(await readFile(path));
+  return readModelBundle(await readInputFile(path, 'weights file not found'), path);
 }
 
 /** The model in a weights file, ready for inference. */
 export async function loadModelFile(rt: Runtime, path = SHIPPED_WEIGHTS): Promise<CacNet> {
-  return loadModel(rt, await readWeightsFile(path), path);
+  return buildModel(rt, await readModelFile(path));
 }

@@ -2,7 +2,8 @@
 import { writeGeneratedCohort } from '../phantom/cohort-files.js';
 import { PHANTOM_PRESET_NAMES, type PhantomPreset } from '../phantom/presets.js';
 import { PHANTOM_SPLITS, type PhantomSplit } from '../phantom/scanner-ranges.js';
-import { UsageError, type Command } from './run-command.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
+import { intOption, MAX_PHANTOMS_STREAMED, UsageError, seedOption, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
 
 export const phantoms: Command = {
@@ -21,15 +22,14 @@ export const phantoms: Command = {
   ],
   async run(v) {
     if (!v.out) throw new UsageError('--out DIR is required');
-    const count = v.count === undefined ? 10 : Number(v.count);
-    const seed = v.seed === undefined ? 1 : Number(v.seed);
+    const count = intOption(v.count, 'count', 10, 1, MAX_PHANTOMS_STREAMED);
+    const seed = seedOption(v.seed, 1);
     const preset = ((v.preset as string | undefined) ?? 'small') as PhantomPreset;
-    if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a positive integer, got '${v.count}'`);
-    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got '${v.seed}'`);
     if (!PHANTOM_PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be ${PHANTOM_PRESET_NAMES.join(', ')}, got '${preset}'`);
     const split = v.split as PhantomSplit | undefined;
     if (split !== undefined && preset !== 'scanner') throw new UsageError('--split applies to --preset scanner only');
     if (split !== undefined && !PHANTOM_SPLITS.includes(split)) throw new UsageError(`--split must be train or heldout, got '${split}'`);
+    await prepareOutputFolder(v.out as string, `--out ${v.out}`);
     const bar = new ProgressLine(5);
     const opts = { seed, count, preset, ...(split ? { split } : {}) };
     await writeGeneratedCohort(v.out as string, opts, (c, i) => bar.update(i + 1, count, `${c.id} risk ${c.riskTarget}`));

@@ -1,11 +1,13 @@
 /** `cacnet score`: scores from a CT and a label map (no network). */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../base/errors.js';
 import { readNifti } from '../io/nifti-file.js';
 import { scoreScan } from '../scoring/score.js';
+import { checkLabels } from '../scoring/validate.js';
 import { PRESETS } from '../scoring/presets.js';
-import { writeMontagePng, writeScanReportJson } from '../scoring/report-files.js';
+import { montageFile, scanReportFile } from '../scoring/report-files.js';
+import { writeFilesAtomic } from '../io/atomic-write.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
 import { printScore, scanId } from './scan-output.js';
 import { UsageError, type Command } from './run-command.js';
 import { massScoring, printNotes, readScanFor, scanMeta, SCAN_HELP, SCAN_OPTIONS } from './scan-options.js';
@@ -25,7 +27,15 @@ export const score: Command = {
   async run(v, positionals) {
     if (positionals.length !== 2) throw new UsageError('give a CT (NIfTI or DICOM folder) and a label map (NIfTI)');
     const [ctPath, labelPath] = positionals as [string, string];
+    const connectivity = v.connectivity === undefined ? undefined : Number(v.connectivity);
+    if (connectivity !== undefined && connectivity !== 6 && connectivity !== 26) throw new UsageError(`--connectivity must be 6 or 26, got '${v.connectivity}'`);
+    const minVol = v['min-volume'] === undefined ? undefined : Number(v['min-volume']);
+    if (minVol !== undefined && !(minVol >= 0 && Number.isFinite(minVol))) throw new UsageError(`--min-volume must be a finite number >= 0, got '${v['min-volume']}'`);
+    const preset = v.preset as string | undefined;
+    if (preset !== undefined && !(preset in PRESETS)) throw new UsageError(`unknown --preset '${preset}'; choose ${Object.keys(PRESETS).join(', ')}`);
     const mass = await massScoring(v);
+    const out = v.out as string | undefined;
+    if (out !== undefined) await prepareOutputFolder(out, `--out ${out}`);
     const ct = await readScanFor(ctPath, v);
     const lab = await readNifti(labelPath);
     if (lab.dims.some((d, i) => d !== ct.dims[i])) throw new InputError(`${labelPath}: label map is ${lab.dims.join('x')}, the CT is ${ct.dims.join('x')}`);
@@ -35,19 +45,18 @@ export const score: Command = {
       if (!(l === 0 || l === 1 || l === 2 || l === 3)) throw new InputError(`${labelPath}: voxel ${i} has label ${l}; expected 0 (background), 1 LAD, 2 LCX or 3 RCA`);
       data[i] = l;
     }
-    const connectivity = v.connectivity === undefined ? undefined : Number(v.connectivity);
-    if (connectivity !== undefined && connectivity !== 6 && connectivity !== 26) throw new UsageError(`--connectivity must be 6 or 26, got '${v.connectivity}'`);
-    const minVol = v['min-volume'] === undefined ? undefined : Number(v['min-volume']);
-    if (minVol !== undefined && !(minVol >= 0)) throw new UsageError(`--min-volume must be a number >= 0, got '${v['min-volume']}'`);
-    const labels = { data, dims: ct.dims, spacing: ct.spacing, affine: ct.affine };
-    const s = scoreScan(ct, labels, { preset: v.preset as string | undefined, connectivity: connectivity as 6 | 26 | undefined, minLesionVolumeMm3: minVol, ...mass });
+    // The map's own grid, which must be the CT's (spacing, origin, orientation).
+    const labels = { data, dims: lab.dims, spacing: lab.spacing, affine: lab.affine };
+    checkLabels(ct, labels, labelPath);
+    const s = scoreScan(ct, labels, { preset, connectivity: connectivity as 6 | 26 | undefined, minLesionVolumeMm3: minVol, ...mass });
     printScore(s);
     printNotes(ct);
-    if (v.out) {
+    if (out !== undefined) {
       const id = scanId(ctPath);
-      await mkdir(v.out as string, { recursive: true });
-      await writeScanReportJson(join(v.out as string, `${id}.json`), s, { id, source: ctPath, dims: ct.dims, spacing: ct.spacing, software: 'cacnet score', ...scanMeta(ct) });
-      if (s.lesions.length) await writeMontagePng(join(v.out as string, `${id}_montage.png`), ct, labels);
+      await writeFilesAtomic([
+        scanReportFile(join(out, `${id}.json`), s, { id, source: ctPath, dims: ct.dims, spacing: ct.spacing, software: 'cacnet score', ...scanMeta(ct) }),
+        ...(s.lesions.length ? [montageFile(join(out, `${id}_montage.png`), ct, labels)] : []),
+      ]);
     }
   },
 };

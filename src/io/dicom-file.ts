@@ -6,6 +6,7 @@ import type { Volume } from './volume.js';
 import { decodeDicomSeries, type DicomFile } from './dicom.js';
 import { decodeDicomStudy, type DicomStudy, type StudyOptions } from './dicom-study.js';
 import { readInputFile } from './nifti-file.js';
+import { fileProblem } from './file-errors.js';
 
 /** The files directly in `folder` (sorted), or every file below it with `recursive`; clear errors for a missing folder or a file. */
 async function listFiles(folder: string, recursive: boolean): Promise<string[]> {
@@ -16,7 +17,7 @@ async function listFiles(folder: string, recursive: boolean): Promise<string[]> 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`${folder}: no such folder`);
     if (code === 'ENOTDIR') throw new InputError(`${folder}: is a file, expected a DICOM folder`);
-    throw error;
+    throw new InputError(`${folder}: cannot read the folder (${fileProblem(error)})`);
   }
   const out: string[] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {

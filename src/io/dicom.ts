@@ -12,6 +12,7 @@
 import type { Volume } from './volume.js';
 import { MAX_VOXELS } from './nifti.js';
 import { fail, parseDicomFile, type DicomFile, type DicomSlice } from './dicom-slice.js';
+import { checkCtValues, checkGeometry } from './scan-plausibility.js';
 
 export type { DicomFile } from './dicom-slice.js';
 
@@ -57,6 +58,8 @@ export function assembleSeries(slices: DicomSlice[], folder: string, cleanPaddin
     affine: seriesAffine(sorted),
     source: folder,
   };
+  checkGeometry(volume, folder, 'Rows/Columns, PixelSpacing and the slice positions');
+  checkCtValues(volume, folder, 'RescaleSlope/RescaleIntercept');
   return { volume, paddedVoxels };
 }
 

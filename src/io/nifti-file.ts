@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../base/errors.js';
 import type { LabelMap, Volume } from './volume.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFilesAtomic, type OutputFile } from './atomic-write.js';
+import { errorCode, fileProblem } from './file-errors.js';
 import {
   decodeNifti,
   encodeCtNifti,
@@ -25,39 +26,49 @@ export async function readNifti(path: string, options: NiftiReadOptions = {}): P
   return decodeNifti(await readInputFile(path), path, options);
 }
 
-/** Reads a file's bytes, turning "no such file" and friends into an InputError. */
-export async function readInputFile(path: string): Promise<Uint8Array> {
+/** Reads a file's bytes; every file-system failure becomes an InputError naming the file (`missing` words ENOENT). */
+export async function readInputFile(path: string, missing = 'no such file'): Promise<Uint8Array> {
   try {
     const buf = await readFile(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${path}: no such file`);
+    const code = errorCode(error);
+    if (code === 'ENOENT') throw new InputError(`${path}: ${missing}`);
     if (code === 'EISDIR') throw new InputError(`${path}: is a folder, expected a file`);
-    if (code === 'EACCES') throw new InputError(`${path}: permission denied`);
+    if (code) throw new InputError(`${path}: cannot read (${fileProblem(error)})`);
     throw error;
   }
 }
 
-/** Writes a CT volume (HU) as NIfTI-1, gzipped when `path` ends in .gz, atomically. */
-export async function writeNifti(path: string, volume: Volume, options: NiftiWriteOptions = {}): Promise<void> {
-  await writeEncoded(path, encodeCtNifti(volume, options, path));
+/** A CT volume (HU) as a NIfTI-1 file's bytes for `path`, gzipped when it ends in .gz. */
+export async function ctFile(path: string, volume: Volume, options: NiftiWriteOptions = {}): Promise<OutputFile> {
+  return encoded(path, encodeCtNifti(volume, options, path));
 }
 
 /**
- * Writes a label map (uint8: 0 background, 1 LAD, 2 LCX, 3 RCA) on the grid
- * of `reference` (the scan's header) or, without one, of the label map's own
- * affine. Gzipped when `path` ends in .gz; atomic.
+ * A label map (uint8: 0 background, 1 LAD, 2 LCX, 3 RCA) as a NIfTI-1 file's
+ * bytes for `path`, on the grid of `reference` (the scan's header) or, without
+ * one, of the label map's own affine; gzipped when `path` ends in .gz.
  */
+export async function labelMapFile(path: string, labels: LabelMap, reference?: NiftiHeader): Promise<OutputFile> {
+  return encoded(path, encodeLabelMapNifti(labels, reference, path));
+}
+
+/** Writes a CT volume (HU) as NIfTI-1, atomically (see ctFile). */
+export async function writeNifti(path: string, volume: Volume, options: NiftiWriteOptions = {}): Promise<void> {
+  await writeFilesAtomic([await ctFile(path, volume, options)]);
+}
+
+/** Writes a label map atomically (see labelMapFile). */
 export async function writeLabelMap(path: string, labels: LabelMap, reference?: NiftiHeader): Promise<void> {
-  await writeEncoded(path, encodeLabelMapNifti(labels, reference, path));
+  await writeFilesAtomic([await labelMapFile(path, labels, reference)]);
 }
 
 /** Writes a uint8 code map (e.g. kinds of calcium, see CodeMapSpec) like writeLabelMap. */
 export async function writeCodeMap(path: string, codes: LabelMap, spec: CodeMapSpec): Promise<void> {
-  await writeEncoded(path, encodeCodeMapNifti(codes, spec, undefined, path));
+  await writeFilesAtomic([await encoded(path, encodeCodeMapNifti(codes, spec, undefined, path))]);
 }
 
-async function writeEncoded(path: string, nii: Uint8Array): Promise<void> {
-  await writeFileAtomic(path, path.endsWith('.gz') ? await gzip(nii) : nii);
+async function encoded(path: string, nii: Uint8Array): Promise<OutputFile> {
+  return { path, bytes: path.endsWith('.gz') ? await gzip(nii) : nii };
 }

@@ -9,6 +9,7 @@
 import { NIFTI1, isNIFTI1 } from 'nifti-reader-js';
 import { InputError } from '../base/errors.js';
 import { scalingAffine, voxelCount, type LabelMap, type Volume } from './volume.js';
+import { checkCtValues, checkGeometry } from './scan-plausibility.js';
 
 // ---------------------------------------------------------------- types ----
 
@@ -75,6 +76,8 @@ export interface NiftiVolume extends Volume {
 export interface NiftiReadOptions {
   /** Refuse images with more voxels than this (checked before allocating). */
   maxVoxels?: number;
+  /** The file is a CT: its values must be HU a scanner stores (scan-plausibility.ts). */
+  ct?: boolean;
 }
 
 /** 2^30 voxels: 4 GiB of float32, far above any CT (512×512×1000 is 2^28). */
@@ -102,33 +105,51 @@ export async function decodeNifti(bytes: Uint8Array, name: string, options: Nift
   // Validate the header before inflating the rest, so a huge or bad file fails fast.
   const sizeOf = (head: Uint8Array): number => imageBytes(checkHeader(decodeHeader(head, name), name, maxVoxels));
   const gzipped = isGzip(bytes);
-  const raw = gzipped ? await gunzip(bytes, name, sizeOf) : bytes;
+  const { raw, total } = gzipped ? await gunzip(bytes, name, sizeOf) : { raw: bytes, total: bytes.length };
   const header = checkHeader(decodeHeader(raw, name), name, maxVoxels);
   const need = imageBytes(header);
-  if (raw.length < need) {
+  if (total !== need) {
     const n = voxelCount(header.dim.slice(1, 4));
     const bpv = NIFTI_DATATYPES[header.datatype].bytes;
     const what = gzipped ? 'decompressed file' : 'file';
-    throw fail(name, `${what} is shorter than its header says: ${raw.length} bytes, need ${need} (vox_offset ${header.voxOffset} + ${n} voxels × ${bpv} bytes); truncated?`);
+    const size = `${total} bytes, need ${need} (vox_offset ${header.voxOffset} + ${n} voxels × ${bpv} bytes)`;
+    throw fail(name, total < need ? `${what} is shorter than its header says: ${size}; truncated?` : `${what} is longer than its header says: ${size}; are dim or datatype wrong?`);
   }
-  return toVolume(header, decodeVoxels(raw, header, name), name);
+  const volume = toVolume(header, decodeVoxels(raw, header, name), name);
+  if (options.ct) checkCtValues(volume, name, `scl_slope ${fmt(header.sclSlope)}, scl_inter ${fmt(header.sclInter)}`);
+  return volume;
+}
+
+/** Deflate never compresses better than about 1032:1, so a gzip of n bytes holds at most this many. */
+const MAX_INFLATION = 1032;
+
+/** An array of `n` bytes, or an InputError instead of the allocator's RangeError. */
+function allocate(n: number, name: string): Uint8Array {
+  try {
+    return new Uint8Array(n);
+  } catch {
+    throw fail(name, `the image needs ${n} bytes, more than this process can allocate`);
+  }
 }
 
 function toVolume(header: NiftiHeader, data: Float32Array, name: string): NiftiVolume {
-  const unit = mmPerUnit(header.xyztUnits);
-  const affine = niftiAffine(header).map((x, i) => (i < 12 ? x * unit : x));
+  const unit = spatialUnit(header.xyztUnits);
+  const affine = niftiAffine(header).map((x, i) => (i < 12 ? x * unit.mm : x));
   checkAffine(affine, name);
   const [, nx, ny, nz] = header.dim as [number, number, number, number];
-  const spacing: [number, number, number] = [header.pixdim[1]! * unit, header.pixdim[2]! * unit, header.pixdim[3]! * unit];
-  return { data, dims: [nx, ny, nz], spacing, affine, source: name, nifti: header };
+  const spacing: [number, number, number] = [header.pixdim[1]! * unit.mm, header.pixdim[2]! * unit.mm, header.pixdim[3]! * unit.mm];
+  const volume: NiftiVolume = { data, dims: [nx, ny, nz], spacing, affine, source: name, nifti: header };
+  const transform = header.sformCode > 0 ? 'the sform' : header.qformCode > 0 ? 'the qform' : 'pixdim alone';
+  checkGeometry(volume, name, `pixdim ${header.pixdim.slice(1, 4).map(fmt).join(', ')} in ${unit.name} (xyzt_units), transform from ${transform}`);
+  return volume;
 }
 
 /** Millimetres per spatial unit of xyzt_units; unknown units are taken as mm. */
-function mmPerUnit(xyztUnits: number): number {
+function spatialUnit(xyztUnits: number): { mm: number; name: string } {
   const units = xyztUnits & NIFTI1.SPATIAL_UNITS_MASK;
-  if (units === NIFTI1.UNITS_METER) return 1000;
-  if (units === NIFTI1.UNITS_MICRON) return 0.001;
-  return 1;
+  if (units === NIFTI1.UNITS_METER) return { mm: 1000, name: 'metres' };
+  if (units === NIFTI1.UNITS_MICRON) return { mm: 0.001, name: 'micrometres' };
+  return { mm: 1, name: units === NIFTI1.UNITS_MM ? 'mm' : 'mm (units unknown)' };
 }
 
 function isGzip(bytes: Uint8Array): boolean {
@@ -141,7 +162,7 @@ function isGzip(bytes: Uint8Array): boolean {
  * output and says how many bytes to keep, so we allocate once and can refuse
  * a huge image before inflating it.
  */
-async function gunzip(bytes: Uint8Array, name: string, sizeOf: (head: Uint8Array) => number): Promise<Uint8Array> {
+async function gunzip(bytes: Uint8Array, name: string, sizeOf: (head: Uint8Array) => number): Promise<{ raw: Uint8Array; total: number }> {
   const reader = oneChunk(bytes).pipeThrough(new DecompressionStream('gzip')).getReader();
   const head: Uint8Array[] = [];
   let headBytes = 0;
@@ -162,7 +183,9 @@ async function gunzip(bytes: Uint8Array, name: string, sizeOf: (head: Uint8Array
       headBytes += r.value.length;
       if (headBytes >= HEADER_SIZE) {
         const first = concat(head);
-        out = new Uint8Array(sizeOf(first));
+        const size = sizeOf(first);
+        if (size > bytes.length * MAX_INFLATION) throw fail(name, `the header claims ${size} bytes of image, more than a gzip file of ${bytes.length} bytes can hold; truncated or corrupt`);
+        out = allocate(size, name);
         keep(out, first);
       }
     }
@@ -172,7 +195,11 @@ async function gunzip(bytes: Uint8Array, name: string, sizeOf: (head: Uint8Array
     throw fail(name, gzipProblem(error));
   }
   // Shorter than a header: decodeHeader will say so.
-  return out === undefined ? concat(head) : out.subarray(0, Math.min(total, out.length));
+  if (out === undefined) {
+    const all = concat(head);
+    return { raw: all, total: all.length };
+  }
+  return { raw: out.subarray(0, Math.min(total, out.length)), total };
 }
 
 /** A stream of one chunk, without the copy that Blob would make. */
@@ -259,7 +286,9 @@ function checkHeader(h: NiftiHeader, name: string, maxVoxels: number): NiftiHead
   if (!(nx >= 1 && ny >= 1 && nz >= 1)) throw fail(name, `invalid image size ${nx}×${ny}×${nz}`);
   const spacing = h.pixdim.slice(1, 4);
   if (!spacing.every((s) => Number.isFinite(s) && s > 0)) throw fail(name, `voxel spacing must be positive (pixdim = ${spacing.map(fmt).join(', ')})`);
-  if (!(h.voxOffset >= HEADER_SIZE)) throw fail(name, `vox_offset ${h.voxOffset} lies inside the ${HEADER_SIZE}-byte header`);
+  if (!(Number.isInteger(h.voxOffset) && h.voxOffset >= DATA_OFFSET)) {
+    throw fail(name, `vox_offset ${h.voxOffset} is not a whole byte offset at or past the ${HEADER_SIZE}-byte header and its 4-byte extension flag (${DATA_OFFSET})`);
+  }
   const n = nx * ny * nz;
   if (n > maxVoxels) throw fail(name, `image of ${nx}×${ny}×${nz} = ${n} voxels is too large to load (limit ${maxVoxels} voxels)`);
   return h;
@@ -276,7 +305,12 @@ function decodeVoxels(raw: Uint8Array, h: NiftiHeader, name: string): Float32Arr
   const scaled = Number.isFinite(h.sclSlope) && h.sclSlope !== 0;
   const slope = scaled ? h.sclSlope : 1;
   const inter = scaled && Number.isFinite(h.sclInter) ? h.sclInter : 0;
-  const out = new Float32Array(stored.length);
+  let out: Float32Array;
+  try {
+    out = new Float32Array(stored.length);
+  } catch {
+    throw fail(name, `${stored.length} voxels are more than this process can allocate`);
+  }
   if (slope === 1 && inter === 0) out.set(stored);
   else for (let i = 0; i < stored.length; i++) out[i] = stored[i]! * slope + inter;
   checkFinite(out, name);

@@ -6,6 +6,7 @@ import { readNifti } from './nifti-file.js';
 import { readDicomStudy } from './dicom-file.js';
 import { acquisitionNotes, type AcquisitionInfo } from './acquisition.js';
 import type { StudyChoice, StudyOptions } from './dicom-study.js';
+import { errorCode, fileProblem } from './file-errors.js';
 
 /** A scan as the CLI reads it; `nifti` is the source header when it came from NIfTI (reuse it for outputs). */
 export interface Scan extends Volume {
@@ -21,9 +22,9 @@ export interface Scan extends Volume {
 
 /** Reads a CT scan: a .nii / .nii.gz file, or a DICOM study folder (see dicom-study.ts for how its series is chosen). */
 export async function readScan(path: string, opts: StudyOptions = {}): Promise<Scan> {
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new InputError(`${path}: no such file or folder`);
-    throw error;
+  const info = await stat(path).catch((error: unknown) => {
+    if (errorCode(error) === 'ENOENT') throw new InputError(`${path}: no such file or folder`);
+    throw new InputError(`${path}: cannot read (${fileProblem(error)})`);
   });
   if (info.isDirectory()) {
     const s = await readDicomStudy(path, opts);
@@ -31,7 +32,7 @@ export async function readScan(path: string, opts: StudyOptions = {}): Promise<S
   }
   if (opts.series !== undefined) throw new InputError(`${path}: --series picks a series of a DICOM study; this is a NIfTI file`);
   if (/\.nii(\.gz)?$/i.test(path)) {
-    const v = await readNifti(path);
+    const v = await readNifti(path, { ct: true });
     return { ...v, format: 'nifti', acquisition: {}, notes: acquisitionNotes({}, v.spacing[2]) };
   }
   throw new InputError(`${path}: not a .nii or .nii.gz file; for DICOM give the folder that holds the study or series`);

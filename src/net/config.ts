@@ -138,3 +138,31 @@ export function sizeMultiple(c: NetConfig): { depth: number; plane: number } {
   const uses3d = c.variant !== 'udensenet';
   return { depth: uses3d ? pool3d : 1, plane: Math.max(uses2d ? pool2d : 1, uses3d ? pool3d : 1) };
 }
+
+/**
+ * Checks a configuration read from a file before a network is built from it:
+ * every field of the right type and within bounds a CAC-Net can have, so a
+ * corrupt file is refused in words instead of failing (or allocating without
+ * limit) inside the constructor. Returns the reason, or null when it is sound.
+ */
+export function netConfigProblem(c: unknown): string | null {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return 'not an object';
+  const r = c as Record<string, unknown>;
+  const int = (k: string, lo: number, hi: number) => (Number.isInteger(r[k]) && (r[k] as number) >= lo && (r[k] as number) <= hi ? null : `${k} must be an integer from ${lo} to ${hi}, got ${JSON.stringify(r[k])}`);
+  const frac = (k: string) => (typeof r[k] === 'number' && (r[k] as number) >= 0 && (r[k] as number) < 1 ? null : `${k} must be a number in [0, 1), got ${JSON.stringify(r[k])}`);
+  const nonNegative = (k: string) => (typeof r[k] === 'number' && Number.isFinite(r[k]) && (r[k] as number) >= 0 ? null : `${k} must be a finite number >= 0, got ${JSON.stringify(r[k])}`);
+  const blocks = r.denseBlocks;
+  const weights = r.supervisionWeights;
+  const hu = r.huWindow as { lo?: unknown; hi?: unknown } | undefined;
+  const problems = [
+    typeof r.variant === 'string' && r.variant in VARIANTS ? null : `variant must be one of ${Object.keys(VARIANTS).join(', ')}, got ${JSON.stringify(r.variant)}`,
+    int('classes', 2, 64), int('inputChannels2d', 1, 1024), int('growthRate', 1, 1024), int('bottleneckFactor', 1, 16),
+    int('levels3d', 1, 8), int('baseChannels3d', 1, 1024), int('groups3d', 1, 1024), int('seed', 0, 2 ** 32 - 1),
+    Array.isArray(blocks) && blocks.length % 2 === 1 && blocks.length <= 15 && blocks.every((b) => Number.isInteger(b) && b >= 1 && b <= 64) ? null : 'denseBlocks must be an odd number (at most 15) of block sizes from 1 to 64',
+    Array.isArray(weights) && weights.length >= 1 && weights.length <= 8 && weights.every((w) => typeof w === 'number' && Number.isFinite(w)) ? null : 'supervisionWeights must be 1 to 8 finite numbers',
+    frac('dropout2d'), frac('dropout3d'), nonNegative('diceSmooth'), nonNegative('l2'),
+    r.imageTo3d === undefined || typeof r.imageTo3d === 'boolean' ? null : 'imageTo3d must be true or false',
+    typeof hu?.lo === 'number' && typeof hu.hi === 'number' && Number.isFinite(hu.lo) && Number.isFinite(hu.hi) && hu.lo < hu.hi ? null : 'huWindow must be { lo, hi } with finite lo < hi',
+  ];
+  return problems.find((p) => p !== null) ?? null;
+}

@@ -10,14 +10,14 @@
  * most probable artery; when the model carries a spatial artery prior, that
  * prior names the artery (artery-prior.ts).
  */
-import { GpuLimitError } from '../base/errors.js';
+import { CacnetError, GpuLimitError } from '../base/errors.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { tidy } from '../gpu/scope.js';
 import { Tensor } from '../gpu/tensor.js';
 import { noGrad } from '../autograd/tape.js';
 import { softmax } from '../autograd/softmax.js';
 import type { LabelMap, Volume } from '../io/volume.js';
-import { sizeMultiple } from './config.js';
+import { sizeMultiple, type NetConfig } from './config.js';
 import type { CacNet } from './cacnet.js';
 import { CALCIUM_THRESHOLD_HU, cropChannels, normaliseHu, type Box } from './data.js';
 import { applyArteryPrior } from './artery-prior.js';
@@ -57,9 +57,8 @@ function roundUp(v: number, m: number): number {
   return Math.ceil(v / m) * m;
 }
 
-/** Float bytes the biggest activation of a window needs, roughly; used to keep under the binding limit. */
-function estimateBytes(model: CacNet, voxels: number): number {
-  const c = model.config;
+/** Float bytes the biggest activation of a window (or training patch) needs, roughly; used to keep under the binding limit. */
+export function activationBytes(c: NetConfig, voxels: number): number {
   const widest = Math.max(3 * c.inputChannels2d + c.denseBlocks.reduce((a, b) => a + b, 0) * c.growthRate, c.baseChannels3d * 2);
   return voxels * widest * 4;
 }
@@ -73,13 +72,14 @@ function fitWindow(rt: Runtime, model: CacNet, dims: readonly number[], want: re
     roundUp(Math.min(want[1]!, ny), m.plane),
     roundUp(Math.min(want[2]!, nx), m.plane),
   ];
+  const bytes = (b: readonly number[]) => activationBytes(model.config, b[0]! * b[1]! * b[2]!);
   // Deep windows (the working grid's) get shallower first, down to the 16 slices native windows start at.
-  while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[0] > Math.max(16, m.depth)) win = [Math.max(16, roundUp(win[0] / 2, m.depth)), win[1], win[2]];
-  while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[1] > m.plane) {
+  while (bytes(win) > rt.maxStorageBinding && win[0] > Math.max(16, m.depth)) win = [Math.max(16, roundUp(win[0] / 2, m.depth)), win[1], win[2]];
+  while (bytes(win) > rt.maxStorageBinding && win[1] > m.plane) {
     win = [win[0], Math.max(m.plane, roundUp(win[1] / 2, m.plane)), Math.max(m.plane, roundUp(win[2] / 2, m.plane))];
   }
-  while (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding && win[0] > m.depth) win = [Math.max(m.depth, roundUp(win[0] / 2, m.depth)), win[1], win[2]];
-  if (estimateBytes(model, win[0] * win[1] * win[2]) > rt.maxStorageBinding) {
+  while (bytes(win) > rt.maxStorageBinding && win[0] > m.depth) win = [Math.max(m.depth, roundUp(win[0] / 2, m.depth)), win[1], win[2]];
+  if (bytes(win) > rt.maxStorageBinding) {
     throw new GpuLimitError(`this scan does not fit the device: even a ${win.join('x')} window exceeds the ${rt.maxStorageBinding} byte binding limit`);
   }
   return win;
@@ -137,10 +137,16 @@ export async function predictGrid(
     }
     o.onProgress?.(++done, boxes.length);
   }
+  let broken = 0;
   for (let v = 0; v < n; v++) {
     const inv = 1 / weightSum[v]!;
-    for (let c = 0; c < classes; c++) probSum[c]![v]! *= inv;
+    for (let c = 0; c < classes; c++) {
+      const p = (probSum[c]![v]! *= inv);
+      if (!(p >= -1e-5 && p <= 1 + 1e-5)) broken++; // float32 blending may overshoot by an ulp
+    }
   }
+  // A NaN probability compares false everywhere and would silently score as background (or as calcium).
+  if (broken) throw new CacnetError(`the network gave ${broken} probabilities that are NaN or outside [0, 1] on this scan (of ${n * classes}); its weights or the device are faulty`);
   return probSum;
 }
 

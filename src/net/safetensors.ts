@@ -38,32 +38,44 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Re
   return out;
 }
 
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** Decodes safetensors bytes; anything malformed is an InputError naming `source` (F32 tensors only). */
 export function decodeSafetensors(bytes: Uint8Array, source = 'weights'): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
   if (bytes.length < 8) throw new InputError(`${source}: not a safetensors file (shorter than its 8-byte header length)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
   if (n <= 0 || 8 + n > bytes.length) throw new InputError(`${source}: not a safetensors file (header length ${n} does not fit the file of ${bytes.length} bytes)`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
     throw new InputError(`${source}: corrupt safetensors header (not JSON)`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new InputError(`${source}: corrupt safetensors header (not a JSON object)`);
   const dataStart = 8 + n;
   const tensors = new Map<string, NamedArray>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Object.values(entry).some((v) => typeof v !== 'string')) {
+        throw new InputError(`${source}: corrupt safetensors header (__metadata__ must map names to strings)`);
+      }
       metadata = entry as Record<string, string>;
       continue;
     }
-    const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (e.dtype !== 'F32') throw new InputError(`${source}: tensor '${name}' has dtype ${e.dtype}; only F32 is supported`);
-    const [b, end] = e.data_offsets;
-    const count = e.shape.reduce((a, d) => a * d, 1);
-    if (end - b !== count * 4 || dataStart + end > bytes.length) throw new InputError(`${source}: tensor '${name}' is truncated or its offsets are corrupt`);
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (e?.dtype !== 'F32') throw new InputError(`${source}: tensor '${name}' has dtype ${JSON.stringify(e?.dtype)}; only F32 is supported`);
+    const shape = e.shape;
+    const offsets = e.data_offsets;
+    if (!Array.isArray(shape) || !shape.every(isCount) || !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+      throw new InputError(`${source}: tensor '${name}' has a malformed shape or data_offsets`);
+    }
+    const [b, end] = offsets as [number, number];
+    const count = (shape as number[]).reduce((a, d) => a * d, 1);
+    if (end < b || end - b !== count * 4 || dataStart + end > bytes.length) throw new InputError(`${source}: tensor '${name}' is truncated or its offsets are corrupt`);
     const copy = bytes.slice(dataStart + b, dataStart + end);
-    tensors.set(name, { data: new Float32Array(copy.buffer), shape: e.shape });
+    tensors.set(name, { data: new Float32Array(copy.buffer), shape: shape as number[] });
   }
   return { tensors, metadata };
 }

@@ -15,7 +15,8 @@ import { Tensor } from '../gpu/tensor.js';
 import { backward, noGrad } from '../autograd/tape.js';
 import { mixSeed, mulberry32 } from '../base/random.js';
 import { Adam } from '../autograd/optim.js';
-import { concat } from '../autograd/ops.js';
+import { concat, reshape } from '../autograd/ops.js';
+import { prepareOutputFolder } from '../io/output-folder.js';
 import type { LabelMap, Volume } from '../io/volume.js';
 import type { CacNet } from './cacnet.js';
 import { CALCIUM_THRESHOLD_HU, cropBox, foregroundIndices, normaliseHu, samplePatch, type Patch } from './data.js';
@@ -30,7 +31,7 @@ import {
   type LossResult,
   type LossWeights,
 } from './loss.js';
-import { optimizerStateFor, saveCheckpoint, type Checkpoint, type TrainingPosition } from './checkpoint.js';
+import { optimizerStateFor, removeStaleTemporaries, saveCheckpoint, writeWeightsFile, type Checkpoint, type TrainingPosition } from './checkpoint.js';
 import { fitArteryPrior } from './artery-prior.js';
 import { DEFAULT_OPERATING_POINT } from './inference-metadata.js';
 import type { NetConfig } from './config.js';
@@ -71,8 +72,12 @@ export interface TrainOptions {
   checkpointDir?: string;
   checkpointEvery?: number;
   validateEvery?: number;
-  /** Stop (as if interrupted) after this step; the run can be resumed. */
+  /** Stop (as if interrupted) after this step, with a checkpoint of it; the run can be resumed. */
   stopAfter?: number;
+  /** The command-line options that made the run, kept in its checkpoints so a resume can restore them. */
+  command?: Record<string, string | boolean>;
+  /** Runs with a new checkpoint flushed under its temporary name, just before it replaces the last one (tests kill the process here). */
+  beforeCheckpointCommit?: () => Promise<void>;
   onProgress?: (p: Progress) => void;
 }
 
@@ -209,29 +214,57 @@ export async function validate(rt: Runtime, model: CacNet, data: PreparedScan[],
   return sums;
 }
 
+/** The first parameter holding a NaN or an infinity, and how many values are, in `values` laid out as `params` (flattened, in order). */
+function nonFiniteParameters(values: Float32Array, offset: number, params: Array<[string, Tensor]>): { count: number; first: string } | null {
+  let count = 0;
+  let first = '';
+  let at = offset;
+  for (const [name, p] of params) {
+    for (let i = at; i < at + p.size; i++) {
+      if (Number.isFinite(values[i]!)) continue;
+      count++;
+      first ||= name;
+    }
+    at += p.size;
+  }
+  return count ? { count, first } : null;
+}
+
 /**
  * Trains `model` for o.steps steps; with `resume`, a checkpoint whose model
  * `model` was built from (buildModel), it continues from that checkpoint's step.
+ * After every step the loss and every parameter must be finite, or training
+ * stops with a NonFiniteLossError naming the step, before any checkpoint of it.
  */
 export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan | PreparedScan>, valScans: Array<Scan | PreparedScan>, o: TrainOptions, resume?: Checkpoint): Promise<TrainResult> {
   const data = prepared(trainScans, model.config);
   const val = prepared(valScans, model.config);
-  const opt = makeOptimizer(model, o.lr);
-  let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined }, history: [] };
-  if (resume) {
-    opt.loadState(optimizerStateFor(model, resume.optimizer));
-    pos = resume.position;
+  const dir = o.checkpointDir;
+  if (dir) {
+    await prepareOutputFolder(dir);
+    await removeStaleTemporaries(dir);
   }
+  const opt = makeOptimizer(model, o.lr);
+  let pos: TrainingPosition = { step: 0, options: { ...o, onProgress: undefined, beforeCheckpointCommit: undefined }, history: [] };
   // Deterministic in the training labels, so a resumed run fits the same prior (and a checkpoint from before priors gets one).
   const offsets = new Map(data.map((s) => [s.labels, s.priorOffsetMm]));
   model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(data.map((s) => s.labels), (labels) => offsets.get(labels)!);
   // A calibrated operating point belongs to the weights it was chosen for; training moves them.
   model.calciumProbability = DEFAULT_OPERATING_POINT;
+  const params = model.namedParameters();
+  const save = () => saveCheckpoint(dir!, model, opt, pos, o.beforeCheckpointCommit);
   model.train();
   const started = performance.now();
-  const startStep = pos.step;
+  let startStep = 0;
   let validationDice: number[] | undefined;
   try {
+    if (resume) {
+      opt.loadState(optimizerStateFor(model, resume));
+      pos = resume.position;
+      startStep = pos.step;
+      // The weights file may lag the checkpoint by one if the last run was killed between the two.
+      if (dir) await writeWeightsFile(dir, model, pos.step);
+    }
     for (let step = pos.step; step < o.steps; step++) {
       model.setStep(step);
       opt.lr = learningRate(o, step);
@@ -239,27 +272,36 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan |
       const report = tidy(() => {
         const r = batchLoss(rt, model, batch, o);
         backward(r.loss);
-        // One readback per step: the loss and the per-class Dice travel together.
         return noGrad(() => concat([r.loss, r.dice]));
       });
       opt.step();
       opt.zeroGrad();
-      const [lossValue, ...diceValues] = Array.from(await report.readF32()) as [number, ...number[]];
+      // One readback per step: the loss, the per-class Dice and every updated parameter travel together.
+      const all = noGrad(() => tidy(() => concat([report, ...params.map(([, p]) => reshape(p, [p.size]))])));
       report.dispose();
+      const values = await all.readF32();
+      all.dispose();
+      const lossValue = values[0]!;
+      const diceValues = Array.from(values.subarray(1, 1 + model.config.classes));
+      const intact = dir ? `; the last good checkpoint in ${dir} is intact` : '';
       if (!Number.isFinite(lossValue)) {
+        throw new NonFiniteLossError(`training stopped at step ${step + 1}: the loss is ${lossValue}. Lower the learning rate (--lr, now ${o.lr})${intact}`);
+      }
+      const broken = nonFiniteParameters(values, 1 + model.config.classes, params);
+      if (broken) {
         throw new NonFiniteLossError(
-          `training stopped at step ${step + 1}: the loss is ${lossValue}. ` +
-            `Lower the learning rate (--lr, now ${o.lr})${o.checkpointDir ? `; the last good checkpoint in ${o.checkpointDir} is intact` : ''}`,
+          `training stopped at step ${step + 1}: ${broken.count} parameter values became NaN or infinite (first in '${broken.first}') although the loss was ${lossValue}. Lower the learning rate (--lr, now ${o.lr})${intact}`,
         );
       }
       pos.step = step + 1;
       pos.history.push({ step: pos.step, loss: lossValue });
       if (o.validateEvery && val.length && pos.step % o.validateEvery === 0) validationDice = await validate(rt, model, val, o);
-      if (o.checkpointDir && o.checkpointEvery && (pos.step % o.checkpointEvery === 0 || pos.step === o.steps)) await saveCheckpoint(o.checkpointDir, model, opt, pos);
+      const stopping = o.stopAfter !== undefined && pos.step >= o.stopAfter;
+      if (dir && o.checkpointEvery && (pos.step % o.checkpointEvery === 0 || pos.step === o.steps || stopping)) await save();
       const elapsed = (performance.now() - started) / 1000;
       const rate = (pos.step - startStep) / Math.max(elapsed, 1e-9);
       o.onProgress?.({ step: pos.step, steps: o.steps, loss: lossValue, dice: diceValues, stepsPerSecond: rate, etaSeconds: (o.steps - pos.step) / Math.max(rate, 1e-9), validationDice });
-      if (o.stopAfter !== undefined && pos.step >= o.stopAfter) break;
+      if (stopping) break;
     }
   } finally {
     opt.dispose();

@@ -40,6 +40,27 @@ export function checkCt(ct: Volume): void {
   }
 }
 
+const round = (x: number) => String(Number(x.toFixed(3)));
+
+/**
+ * The label map's voxels must lie where the CT's do: same origin and the same
+ * axis directions (a flipped or shifted map would name the wrong voxels),
+ * within a thousandth of a voxel plus float32 rounding of the header.
+ */
+function checkSameTransform(ct: Volume, labels: LabelMap, name: string): void {
+  const tolerance = 1e-3 * Math.max(...ct.spacing);
+  const differs = (i: number) => Math.abs(labels.affine[i]! - ct.affine[i]!) > tolerance + 1e-6 * Math.abs(ct.affine[i]!);
+  const origin = (a: readonly number[]) => `(${[a[3]!, a[7]!, a[11]!].map(round).join(', ')})`;
+  if ([3, 7, 11].some(differs)) {
+    throw new InputError(`${name} lies on another grid than the CT: its origin is ${origin(labels.affine)} mm, the CT's ${origin(ct.affine)} mm`);
+  }
+  const axis = [0, 1, 2].find((j) => [j, 4 + j, 8 + j].some(differs));
+  if (axis !== undefined) {
+    const column = (a: readonly number[]) => `(${[a[axis]!, a[4 + axis]!, a[8 + axis]!].map(round).join(', ')})`;
+    throw new InputError(`${name} lies on another grid than the CT: voxel axis ${'ijk'[axis]} points along ${column(labels.affine)} mm, the CT's along ${column(ct.affine)} mm (flipped or rotated)`);
+  }
+}
+
 /** A label map on the CT's grid with values in 0..3 only. `name` says which map (e.g. 'reference'). */
 export function checkLabels(ct: Volume, labels: LabelMap, name = 'label map'): void {
   checkGrid(labels.dims, labels.spacing, labels.data.length, name);
@@ -50,6 +71,7 @@ export function checkLabels(ct: Volume, labels: LabelMap, name = 'label map'): v
   if (labels.spacing.some((s, i) => Math.abs(s - ct.spacing[i]!) > 1e-3 * ct.spacing[i]!)) {
     throw new InputError(`${name} spacing ${fmt(labels.spacing)} mm does not match CT spacing ${fmt(ct.spacing)} mm`);
   }
+  checkSameTransform(ct, labels, name);
   let bad = 0;
   let first = -1;
   for (let i = 0; i < labels.data.length; i++) {
