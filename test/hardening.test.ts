@@ -296,7 +296,7 @@ describe('one line and a non-zero exit for every failure', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter((l) => l && !/vulkan|xdg|dawn|warning|CheckVk/i.test(l))).toEqual([
-      "cacnet: error: unknown command 'frobnicate' (commands: demo, train, calibrate, infer, score, eval, phantoms, bench, doctor; see 'cacnet --help')",
+      "cacnet: error: unknown command 'frobnicate' (commands: demo, train, calibrate, infer, batch, score, eval, phantoms, qrm, bench, doctor; see 'cacnet --help')",
     ]);
   });
 });

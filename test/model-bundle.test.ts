@@ -23,7 +23,9 @@ describe('model bundle', () => {
     const rt = await gpu();
     const bytes = new Uint8Array(await readFile(SHIPPED));
     const bundle = readModelBundle(bytes, SHIPPED);
-    expect(bundle.format).toBe(BUNDLE_FORMAT);
+    // Written in format 3 (the CRC-32); format 4 only adds what a working-grid network needs.
+    expect(bundle.format).toBe(3);
+    expect(bundle.metadata[CHECKSUM_KEY]).toMatch(/^[0-9a-f]{8}$/);
     expect(bundle.config).toEqual({ ...DEMO_CONFIG, seed: bundle.config.seed });
     expect(bundle.inference.calciumProbability).toEqual([0.8, 0.7, 0.9]);
     expect(bundle.inference.arteryPrior?.voxels.length).toBe(3);
