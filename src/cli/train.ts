@@ -175,6 +175,8 @@ export const trainCommand: Command = {
       run = resolveRun(given, config, out);
     }
     const { o, trainCount, valCount, k, patch } = run;
+    // Refused before any device or data work: preparing working-grid phantoms takes minutes.
+    if (k !== undefined && config.workingGrid) throw new UsageError('--folds runs on the small phantoms only; drop --config scanner');
     if (checkpoint && o.steps <= checkpoint.position.step) console.error(`note: the checkpoint already holds step ${checkpoint.position.step} of ${o.steps}`);
     const rt = await Runtime.create();
     const patchBytes = activationBytes(config, patch[0] * patch[1] * patch[2] * o.batch);
@@ -219,10 +221,6 @@ export const trainCommand: Command = {
       bar.update(p.step, p.steps, `loss ${p.loss.toFixed(3)} dice LAD/LCX/RCA ${fg}${val} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${formatSeconds(p.etaSeconds)}`);
     };
     if (k !== undefined) {
-      if (config.workingGrid) {
-        rt.destroy();
-        throw new UsageError('--folds runs on the small phantoms only; drop --config scanner');
-      }
       await crossValidate(rt, config, [...trainScans, ...valScans] as Scan[], k, o, out);
       rt.destroy();
       return;
