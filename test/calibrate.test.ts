@@ -25,4 +25,21 @@ describe('choosing the operating point', () => {
     const { best } = searchOperatingPoint((point) => ({ point, weakest: 0.5 }), CALIBRATION_GRID);
     expect(best.point).toEqual([0.5, 0.5, 0.5]);
   });
+
+  it('tries every noise margin on the shared thresholds, then tunes the arteries at the best one', () => {
+    // Best at margin 1.5 (LAD 0.8, LCX 0.7, RCA 0.9); margin 0 and 3 are worse everywhere.
+    const target = [0.8, 0.7, 0.9];
+    const margins: number[] = [];
+    const judge = (point: number[], m: number) => {
+      margins.push(m);
+      return { point, weakest: -Math.abs(m - 1.5) - point.reduce((s, t, a) => s + (t - target[a]!) ** 2, 0) };
+    };
+    const { shared, best } = searchOperatingPoint(judge, CALIBRATION_GRID, [0, 1.5, 3]);
+    expect(shared.map((r) => r.noiseMargin)).toEqual([0, 1.5, 3].flatMap((m) => CALIBRATION_GRID.map(() => m)));
+    expect([best.noiseMargin, ...best.point]).toEqual([1.5, ...target]);
+    // After the shared sweep, every trial is at the chosen margin.
+    expect(margins.slice(3 * CALIBRATION_GRID.length).every((m) => m === 1.5)).toBe(true);
+    // On a tie the smallest margin (keep every lesion) wins.
+    expect(searchOperatingPoint((point) => ({ point, weakest: 0 }), CALIBRATION_GRID, [0, 1, 2]).best.noiseMargin).toBe(0);
+  });
 });

@@ -47,17 +47,19 @@ export const calibrate: Command = {
     model.dispose();
     rt.destroy();
     const names = Object.keys(best.metrics);
-    const line = (label: string, r: CalibrationRow, mark = '') => console.log([label, ...names.map((n) => r.metrics[n]!.toFixed(3)), r.weakest.toFixed(3)].map((c) => c.padStart(13)).join('') + mark);
-    console.log(`\n${count} validation phantoms (seed ${seed}); a candidate is calcium when P(calcium) >= threshold`);
-    console.log(['threshold', ...names, 'weakest'].map((h) => h.padStart(13)).join(''));
-    for (const r of shared) line(String(r.point[0]), r);
+    const line = (label: string, r: CalibrationRow, mark = '') => console.log(label + [...names.map((n) => r.metrics[n]!.toFixed(3)), r.weakest.toFixed(3)].map((c) => c.padStart(13)).join('') + mark);
+    console.log(`\n${count} validation phantoms (seed ${seed}); a candidate is calcium when P(calcium) >= threshold,`);
+    console.log('a lesion is kept when its peak reaches 130 HU + margin x the scan\'s noise SD');
+    console.log(['margin', 'threshold', ...names, 'weakest'].map((h) => h.padStart(13)).join(''));
+    for (const r of shared) line(`${r.noiseMargin}`.padStart(13) + String(r.point[0]).padStart(13), r);
     console.log('\nthen each artery\'s own threshold, the others held:');
-    line(best.point.join('/'), best, `  <- chosen (${ARTERIES.join('/')})`);
+    line(`${best.noiseMargin}`.padStart(13) + best.point.join('/').padStart(13), best, `  <- chosen (${ARTERIES.join('/')})`);
+    const chosen = `${operatingPointText(best.point)}, noise margin ${best.noiseMargin} SD`;
     if (!v.write) {
-      console.log(`\nchosen ${operatingPointText(best.point)}; run again with --write to store it in ${weights}`);
+      console.log(`\nchosen ${chosen}; run again with --write to store it in ${weights}`);
       return;
     }
-    await writeFileAtomic(weights, encodeWithInferenceSettings(bundle, { ...bundle.inference, calciumProbability: best.point }));
-    console.log(`\nstored the operating point ${operatingPointText(best.point)} in ${weights}`);
+    await writeFileAtomic(weights, encodeWithInferenceSettings(bundle, { ...bundle.inference, calciumProbability: best.point, noiseMargin: best.noiseMargin }));
+    console.log(`\nstored the operating point ${chosen} in ${weights}`);
   },
 };

@@ -25,5 +25,6 @@ export function printWhere(r: ScanResult): void {
     ? `heart found ${r.heart.method === 'lungs' ? 'between the lungs' : r.heart.method === 'body' ? 'at the body\'s centre (no lungs found)' : 'nowhere: field-of-view centre used'} at (${r.heart.centreMm.map((v) => v.toFixed(0)).join(', ')}) mm; `
     : '';
   const phases = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  if (Number.isFinite(r.noiseHU)) console.log(`image noise ${r.noiseHU.toFixed(0)} HU (SD); a lesion counts from a peak of ${r.floorHU.toFixed(0)} HU`);
   console.log(`${where}${(r.inferenceSeconds + (r.seconds.scoring ?? 0)).toFixed(1)} s (${phases})`);
 }

@@ -45,6 +45,8 @@ export class CacNet extends Module implements InferenceSettings {
   arteryPrior: ArteryPrior | null = null;
   /** Inference operating point per artery (LAD, LCX, RCA): a candidate named that artery is calcium when 1 − P(background) reaches it (calibrate.ts). */
   calciumProbability: readonly number[] = DEFAULT_OPERATING_POINT;
+  /** Noise SDs above 130 HU a lesion's peak must reach to be kept (noise-floor.ts); 0 keeps all. Calibrated with the operating point. */
+  noiseMargin = 0;
 
   constructor(rt: Runtime, readonly config: NetConfig) {
     super(rt);

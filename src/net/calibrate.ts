@@ -22,9 +22,14 @@ import { segmentScan, type Relabelable } from './pipeline.js';
 /** Thresholds tried: finer towards 1, where a confident network's probabilities crowd. */
 export const CALIBRATION_GRID = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995];
 
+/** Noise margins tried (noise SDs above 130 HU a lesion's peak must reach; noise-floor.ts): 0 first, so a tie keeps every lesion. */
+export const NOISE_MARGINS = [0, 1, 1.5, 2, 2.5, 3];
+
 export interface CalibrationRow {
   /** Threshold per artery (LAD, LCX, RCA). */
   point: number[];
+  /** Noise SDs above 130 HU a lesion's peak must reach. */
+  noiseMargin: number;
   summary: CohortSummary;
   /** The metrics compared, by name, and the weakest of them. */
   metrics: Record<string, number>;
@@ -55,6 +60,7 @@ export async function calibrateOperatingPoint(
   scans: Iterable<{ id: string; ct: Volume; labels: LabelMap }>,
   grid: readonly number[] = CALIBRATION_GRID,
   onScan?: (id: string) => void,
+  margins: readonly number[] = NOISE_MARGINS,
 ): Promise<{ shared: CalibrationRow[]; best: CalibrationRow }> {
   const runs: Array<{ id: string; scan: Relabelable; reference: ScanScore }> = [];
   for (const scan of scans) {
@@ -63,31 +69,38 @@ export async function calibrateOperatingPoint(
     runs.push({ id: scan.id, scan: kept, reference: scoreScan(kept.ct, kept.reference) });
     onScan?.(scan.id);
   }
-  const judge = (point: number[]): CalibrationRow => {
-    const cases = runs.map((r) => ({ id: r.id, predicted: scoreScan(r.scan.ct, r.scan.relabel(point)), reference: r.reference }));
+  const judge = (point: number[], noiseMargin: number): CalibrationRow => {
+    const cases = runs.map((r) => ({ id: r.id, predicted: scoreScan(r.scan.ct, r.scan.relabel(point, noiseMargin)), reference: r.reference }));
     const summary = summariseCohort(cases, cases.map((c) => matchScores(c.predicted, c.reference)));
     const metrics = operatingMetrics(summary);
-    return { point, summary, metrics, weakest: Math.min(...Object.values(metrics)) };
+    return { point, noiseMargin, summary, metrics, weakest: Math.min(...Object.values(metrics)) };
   };
-  return searchOperatingPoint(judge, grid);
+  return searchOperatingPoint(judge, grid, margins);
 }
 
 /**
  * The search calibrateOperatingPoint makes, given how to judge a point (per
- * artery thresholds): every shared threshold of the grid, the best of them
- * (the lowest on a tie), then two rounds over the arteries of each one's own
+ * artery thresholds) at a noise margin: every shared threshold of the grid at
+ * every margin, the best of them (the lowest margin, then the lowest threshold,
+ * on a tie), then at that margin two rounds over the arteries of each one's own
  * threshold with the others held, kept only on a strict improvement.
  */
-export function searchOperatingPoint<R extends { point: number[]; weakest: number }>(judge: (point: number[]) => R, grid: readonly number[]): { shared: R[]; best: R } {
-  const shared = grid.map((t) => judge(ARTERIES.map(() => t)));
+export function searchOperatingPoint<R extends { point: number[]; weakest: number }>(
+  judge: (point: number[], noiseMargin: number) => R,
+  grid: readonly number[],
+  margins: readonly number[] = [0],
+): { shared: Array<R & { noiseMargin: number }>; best: R & { noiseMargin: number } } {
+  const at = (point: number[], noiseMargin: number) => ({ ...judge(point, noiseMargin), noiseMargin });
+  const shared = margins.flatMap((m) => grid.map((t) => at(ARTERIES.map(() => t), m)));
   let best = shared.reduce((a, b) => (b.weakest > a.weakest ? b : a));
+  const margin = best.noiseMargin;
   for (let round = 0; round < 2; round++) {
     for (let a = 0; a < ARTERIES.length; a++) {
       // Only artery a moves in this sweep, so every trial varies the point it started from (already judged).
       const from = best.point;
       for (const t of grid) {
         if (t === from[a]) continue;
-        const row = judge(from.map((x, k) => (k === a ? t : x)));
+        const row = at(from.map((x, k) => (k === a ? t : x)), margin);
         if (row.weakest > best.weakest) best = row;
       }
     }

@@ -33,6 +33,8 @@ export interface InferenceOptions {
   arteryPrior: boolean;
   /** A candidate is calcium when 1 − P(background) reaches this, one value or one per artery (default: the model's calibrated ones). */
   calciumProbability?: number | readonly number[];
+  /** Noise SDs above the threshold a lesion's peak must reach (default: the model's calibrated margin; noise-floor.ts). */
+  noiseMargin?: number;
   onProgress?: (done: number, total: number) => void;
 }
 

@@ -14,12 +14,15 @@ export interface InferenceSettings {
   arteryPrior: ArteryPrior | null;
   /** Operating point per artery (LAD, LCX, RCA): a candidate is calcium when 1 − P(background) reaches it. */
   calciumProbability: readonly number[];
+  /** A labelled lesion is kept when its peak reaches 130 HU + this many noise SDs of the scan (noise-floor.ts); 0 keeps all. */
+  noiseMargin: number;
 }
 
 export const CALCIUM_PROBABILITY_KEY = 'calcium_probability';
+export const NOISE_MARGIN_KEY = 'noise_margin';
 
 /** The metadata keys the inference settings are stored under. */
-export const INFERENCE_KEYS: readonly string[] = [ARTERY_PRIOR_KEY, CALCIUM_PROBABILITY_KEY];
+export const INFERENCE_KEYS: readonly string[] = [ARTERY_PRIOR_KEY, CALCIUM_PROBABILITY_KEY, NOISE_MARGIN_KEY];
 
 /** A candidate voxel is calcium when 1 − P(background) reaches this; 0.5 unless calibrated. */
 export const DEFAULT_CALCIUM_PROBABILITY = 0.5;
@@ -44,6 +47,7 @@ export function inferenceMetadata(s: InferenceSettings): Record<string, string> 
   const meta: Record<string, string> = {};
   if (s.arteryPrior) meta[ARTERY_PRIOR_KEY] = JSON.stringify(s.arteryPrior);
   if (s.calciumProbability.some((t) => t !== DEFAULT_CALCIUM_PROBABILITY)) meta[CALCIUM_PROBABILITY_KEY] = formatOperatingPoint(s.calciumProbability);
+  if (s.noiseMargin !== 0) meta[NOISE_MARGIN_KEY] = String(s.noiseMargin);
   return meta;
 }
 
@@ -57,4 +61,8 @@ export function applyInferenceMetadata(target: InferenceSettings, metadata: Reco
     throw new InputError(`${source}: calcium_probability in the metadata must be a number between 0 and 1, or one per artery (${ARTERIES.join(',')}), got '${t}'`);
   }
   target.calciumProbability = p;
+  const m = metadata[NOISE_MARGIN_KEY];
+  const margin = m === undefined ? 0 : Number(m);
+  if (!(margin >= 0 && margin <= 10)) throw new InputError(`${source}: noise_margin in the metadata must be a number of noise SDs from 0 to 10, got '${m}'`);
+  target.noiseMargin = margin;
 }

@@ -15,12 +15,14 @@ import type { HeartLocation } from './heart-locator.js';
 import { labelsFromProbabilities, segment, type InferenceOptions } from './infer.js';
 import { segmentOnWorkingGrid } from './scan-inference.js';
 import { nativeLabels, type CellIndex } from './native-labels.js';
+import { dropLesionsBelow, estimateNoiseHU, noiseFloorHU } from './noise-floor.js';
 import { boundingBox, cropAffine, cropArray, indexInBox, type VoxelBox } from '../io/crop.js';
 
 /** A scan on which the labels can be drawn again at another operating point. */
 export interface Relabelable {
   ct: Volume;
-  relabel(calciumProbability: number | readonly number[]): LabelMap;
+  /** Labels at another threshold on P(calcium) and noise margin (default: the one the segmentation used). */
+  relabel(calciumProbability: number | readonly number[], noiseMargin?: number): LabelMap;
 }
 
 export interface Segmentation extends Relabelable {
@@ -36,16 +38,34 @@ export interface Segmentation extends Relabelable {
   heart?: HeartLocation;
   /** Seconds per phase, where measured (working-grid networks). */
   seconds?: Record<string, number>;
+  /** The scan's noise SD (HU) as measured for the noise floor (noise-floor.ts); NaN where it could not be. */
+  noiseHU: number;
+  /** The peak HU a lesion needed to be kept. */
+  floorHU: number;
 }
 
 export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, inference: Partial<InferenceOptions> = {}): Promise<Segmentation> {
   const threshold = inference.thresholdHU ?? CALCIUM_THRESHOLD_HU;
+  const margin = inference.noiseMargin ?? model.noiseMargin;
+  // Labels at a point, then without the lesions that do not rise above the scan's noise floor.
+  const floored = (noiseHU: number) => (labels: LabelMap, scan: Volume, m: number) => {
+    const floor = noiseFloorHU(threshold, m, noiseHU);
+    return floor > threshold ? dropLesionsBelow(labels, scan, floor) : labels;
+  };
   if (!model.config.workingGrid) {
     const { labels, probabilities } = await segment(rt, model, ct, inference);
-    const onGrid = (scan: Volume, probs: Float32Array[]) => ({ ct: scan, relabel: (p: number | readonly number[]) => labelsFromProbabilities(probs, scan, threshold, p) });
+    const noiseHU = estimateNoiseHU(ct);
+    const keep = floored(noiseHU);
+    const onGrid = (scan: Volume, probs: Float32Array[]) => ({
+      ct: scan,
+      relabel: (p: number | readonly number[], m = margin) => keep(labelsFromProbabilities(probs, scan, threshold, p), scan, m),
+    });
+    const whole = onGrid(ct, probabilities);
     return {
-      labels,
-      ...onGrid(ct, probabilities),
+      labels: keep(labels, ct, margin),
+      ...whole,
+      noiseHU,
+      floorHU: noiseFloorHU(threshold, margin, noiseHU),
       crop(reference, lowest) {
         const box = boundingBox(ct.dims, (v) => reference.data[v]! > 0 || (ct.data[v]! >= threshold && 1 - probabilities[0]![v]! >= lowest));
         const scan = cropVolume(ct, box);
@@ -54,13 +74,19 @@ export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, infere
     };
   }
   const s = await segmentOnWorkingGrid(rt, model, ct, inference);
+  // Measured inside the working grid's box: the soft tissue around the heart, where the specks would be.
+  const noiseHU = estimateNoiseHU(ct, s.grid.cellOfVoxel);
+  const keep = floored(noiseHU);
   const calcium = (c: number, lowest: number) => 1 - s.probabilities[0]![c]! >= lowest;
+  const relabel = (p: number | readonly number[], m = margin) => keep(nativeLabels(s.probabilities, s.grid, ct, threshold, p), ct, m);
   return {
-    labels: s.labels,
+    labels: keep(s.labels, ct, margin),
     heart: s.heart,
     seconds: s.seconds,
+    noiseHU,
+    floorHU: noiseFloorHU(threshold, margin, noiseHU),
     ct,
-    relabel: (p) => nativeLabels(s.probabilities, s.grid, ct, threshold, p),
+    relabel,
     crop(reference, lowest) {
       // Voxels any point >= lowest can label: >= threshold in a cell that is, or neighbours, a cell that calcium at `lowest`.
       const near = new Set<number>();
@@ -82,7 +108,7 @@ export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, infere
       return {
         ct: scan,
         reference: cropLabels(reference, scan, box),
-        relabel: (p) => nativeLabels(s.probabilities, cells, scan, threshold, p),
+        relabel: (p, m = margin) => keep(nativeLabels(s.probabilities, cells, scan, threshold, p), scan, m),
       };
     },
   };
@@ -106,6 +132,9 @@ export interface ScanResult {
   heart?: HeartLocation;
   /** Seconds per phase (the network's phases, then scoring). */
   seconds: Record<string, number>;
+  /** The scan's noise SD (HU) and the peak a lesion needed (noise-floor.ts). */
+  noiseHU: number;
+  floorHU: number;
 }
 
 export async function scoreCt(
@@ -115,9 +144,9 @@ export async function scoreCt(
   opts: { inference?: Partial<InferenceOptions>; scoring?: ScoringOptions } = {},
 ): Promise<ScanResult> {
   const t0 = performance.now();
-  const { labels, heart, seconds } = await segmentScan(rt, model, ct, { thresholdHU: opts.scoring?.thresholdHU ?? 130, ...opts.inference });
+  const { labels, heart, seconds, noiseHU, floorHU } = await segmentScan(rt, model, ct, { thresholdHU: opts.scoring?.thresholdHU ?? 130, ...opts.inference });
   const t1 = performance.now();
   const score = scoreScan(ct, labels, opts.scoring);
   const inferenceSeconds = (t1 - t0) / 1000;
-  return { labels, score, inferenceSeconds, heart, seconds: { ...(seconds ?? { network: inferenceSeconds }), scoring: (performance.now() - t1) / 1000 } };
+  return { labels, score, inferenceSeconds, heart, noiseHU, floorHU, seconds: { ...(seconds ?? { network: inferenceSeconds }), scoring: (performance.now() - t1) / 1000 } };
 }

@@ -251,6 +251,7 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan |
   model.arteryPrior = o.arteryPrior === false ? null : fitArteryPrior(data.map((s) => s.labels), (labels) => offsets.get(labels)!);
   // A calibrated operating point belongs to the weights it was chosen for; training moves them.
   model.calciumProbability = DEFAULT_OPERATING_POINT;
+  model.noiseMargin = 0;
   const params = model.namedParameters();
   const save = () => saveCheckpoint(dir!, model, opt, pos, o.beforeCheckpointCommit);
   model.train();
