@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readScan, type Scan } from '../src/io/read-scan.js';
+import { estimateNoiseHU } from '../src/net/noise-floor.js';
 import { measureRodCalibration, scoreQrmInserts, type InsertScore, type RodCalibration } from '../src/scoring/qrm-calibration.js';
 import { locateQrmPhantom, type QrmGeometry } from '../src/scoring/qrm-phantom.js';
 import { REPO, runCli } from './helpers/cli.js';
@@ -142,5 +143,25 @@ describe.skipIf(!existsSync(DIR))('QRM phantom (real Canon scan)', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+  });
+
+  it('the noise floor\'s noise estimate matches the SD measured in the water rod (an independent, homogeneous ROI)', () => {
+    // SD over a 7 mm disk in the 10 mm water-equivalent rod, on every rod slice, pooled about each slice's mean (float64).
+    const [nx, ny] = ct.dims;
+    const [dx, dy] = ct.spacing;
+    const [ci, cj] = g.waterRod;
+    let ss = 0;
+    let n = 0;
+    for (const k of g.rodSlices) {
+      const values: number[] = [];
+      for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) if (Math.hypot((i - ci) * dx, (j - cj) * dy) <= 7) values.push(ct.data[i + nx * (j + ny * k)]!);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      for (const v of values) ss += (v - mean) ** 2;
+      n += values.length - 1;
+    }
+    const roiSd = Math.sqrt(ss / n);
+    const estimate = estimateNoiseHU(ct);
+    expect(roiSd).toBeGreaterThan(5);
+    expect(Math.abs(estimate / roiSd - 1)).toBeLessThan(0.15);
   });
 });
