@@ -16,6 +16,9 @@ import { readNifti } from '../src/io/nifti-file.js';
 import { cliCommand, REPO, runCli } from './helpers/cli.js';
 import { writeTinyStudy } from './helpers/tiny-study.js';
 
+/** The small-grid network: this file tests the cohort plumbing, which does not need the scanner network's minutes. */
+const SMALL_WEIGHTS = join(REPO, 'weights', 'cacnet-small.safetensors');
+
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -89,7 +92,7 @@ describe('cacnet batch (child process)', () => {
     const out = join(root, 'out');
 
     // First run: killed as soon as the first study's report exists (the others not done yet).
-    const child = spawn(process.execPath, [...cliCommand(), 'batch', cohort, '--out', out], { cwd: REPO, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...cliCommand(), 'batch', cohort, '--out', out, '--weights', SMALL_WEIGHTS], { cwd: REPO, stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     const firstReport = join(out, 'study-1', 'study-1.json');
     while (!existsSync(firstReport) && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
@@ -100,7 +103,7 @@ describe('cacnet batch (child process)', () => {
     const firstWritten = await readFile(firstReport, 'utf8');
 
     // Second run: study-1 is read back, study-2 scored, broken reported; exit 1 for the failure.
-    const second = await runCli(['batch', cohort, '--out', out], 600_000);
+    const second = await runCli(['batch', cohort, '--out', out, '--weights', SMALL_WEIGHTS], 600_000);
     expect(second.code, second.stderr).toBe(1);
     expect(second.stdout).toMatch(/^done {3}study-1: finished in an earlier run$/m);
     expect(second.stdout).toMatch(/^ok {5}study-2: Agatston /m);
@@ -133,7 +136,7 @@ describe('cacnet batch (child process)', () => {
     // Shards over the same output: everything is done, so they only read reports back.
     const shardRows: Array<Record<string, string>> = [];
     for (const i of [0, 1]) {
-      const r = await runCli(['batch', cohort, '--out', out, '--shard', `${i}/2`], 600_000);
+      const r = await runCli(['batch', cohort, '--out', out, '--shard', `${i}/2`, '--weights', SMALL_WEIGHTS], 600_000);
       expect(r.stdout).toMatch(new RegExp(`3 studies; shard ${i}/2 takes ${i === 0 ? 2 : 1}`));
       shardRows.push(...parseCsv(await readFile(join(out, `cohort-shard-${i}-of-2.csv`), 'utf8')));
     }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CacNet } from '../src/net/cacnet.js';
-import { DEMO_CONFIG, TINY_CONFIG } from '../src/net/config.js';
+import { DEMO_CONFIG, SCANNER_CONFIG, TINY_CONFIG } from '../src/net/config.js';
 import { crc32 } from '../src/net/checksum.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_KEY, CHECKSUM_KEY, encodeModel, encodeWithInferenceSettings, loadModel, readModelBundle } from '../src/net/model-bundle.js';
 import { ARTERY_PRIOR_KEY } from '../src/net/artery-prior.js';
@@ -17,22 +17,25 @@ import { REPO } from './helpers/cli.js';
 import { gpu } from './helpers/gpu.js';
 
 const SHIPPED = join(REPO, 'weights', 'cacnet-demo.safetensors');
+/** The network for the small 64 x 64 x 16 phantoms, shipped before the scanner network. */
+const SMALL = join(REPO, 'weights', 'cacnet-small.safetensors');
 
 describe('model bundle', () => {
-  it('reads the shipped file into a model that holds its tensors', async () => {
+  it('reads the shipped file into a model that holds its tensors: the scanner network, calibrated', async () => {
     const rt = await gpu();
     const bytes = new Uint8Array(await readFile(SHIPPED));
     const bundle = readModelBundle(bytes, SHIPPED);
-    // Written in format 3 (the CRC-32); format 4 only adds what a working-grid network needs.
-    expect(bundle.format).toBe(3);
+    // Format 4: the working grid and two input channels travel in the configuration.
+    expect(bundle.format).toBe(4);
     expect(bundle.metadata[CHECKSUM_KEY]).toMatch(/^[0-9a-f]{8}$/);
-    expect(bundle.config).toEqual({ ...DEMO_CONFIG, seed: bundle.config.seed });
-    expect(bundle.inference.calciumProbability).toEqual([0.8, 0.7, 0.9]);
+    expect(bundle.config).toEqual({ ...SCANNER_CONFIG, seed: bundle.config.seed });
+    expect(bundle.inference.calciumProbability).toEqual([0.98, 0.75, 0.5]);
+    expect(bundle.inference.noiseMargin).toBe(3);
     expect(bundle.inference.arteryPrior?.voxels.length).toBe(3);
     expect(bundle.metadata.step).toBe('200');
     const model = loadModel(rt, bytes, SHIPPED);
     expect(model.training).toBe(false);
-    expect(model.calciumProbability).toEqual([0.8, 0.7, 0.9]);
+    expect([model.calciumProbability, model.noiseMargin]).toEqual([[0.98, 0.75, 0.5], 3]);
     expect(model.arteryPrior).toEqual(bundle.inference.arteryPrior);
     for (const [name, t] of [...model.namedParameters(), ...model.namedState()]) {
       expect(await t.readF32(), name).toEqual(bundle.tensors.get(name)!.data);
@@ -40,11 +43,20 @@ describe('model bundle', () => {
     model.dispose();
   });
 
+  it('reads the small-grid network too (format 3, written before working grids)', () => {
+    return readFile(SMALL).then((b) => {
+      const bundle = readModelBundle(new Uint8Array(b), SMALL);
+      expect(bundle.format).toBe(3);
+      expect(bundle.config).toEqual({ ...DEMO_CONFIG, seed: bundle.config.seed });
+      expect([bundle.inference.calciumProbability, bundle.inference.noiseMargin, bundle.metadata.step]).toEqual([[0.8, 0.7, 0.9], 0, '200']);
+    });
+  });
+
   it('still reads a file of format 1 (written before formats were recorded): the same model', async () => {
-    const shipped = decodeSafetensors(new Uint8Array(await readFile(SHIPPED)), 'shipped');
-    const { [BUNDLE_FORMAT_KEY]: _format, [CHECKSUM_KEY]: _crc, ...older } = shipped.metadata;
-    const current = readModelBundle(new Uint8Array(await readFile(SHIPPED)), SHIPPED);
-    const old = readModelBundle(encodeSafetensors(shipped.tensors, older), 'format-1.safetensors');
+    const small = decodeSafetensors(new Uint8Array(await readFile(SMALL)), 'small');
+    const { [BUNDLE_FORMAT_KEY]: _format, [CHECKSUM_KEY]: _crc, ...older } = small.metadata;
+    const current = readModelBundle(new Uint8Array(await readFile(SMALL)), SMALL);
+    const old = readModelBundle(encodeSafetensors(small.tensors, older), 'format-1.safetensors');
     expect(old.format).toBe(1);
     expect([old.config, old.inference, old.metadata.step]).toEqual([current.config, current.inference, current.metadata.step]);
     for (const [name, t] of current.tensors) expect(old.tensors.get(name)!.data, name).toEqual(t.data);

@@ -1,6 +1,6 @@
 /**
  * `cacnet calibrate`: picks the inference operating point (the threshold on
- * P(calcium)) on validation phantoms and, with --write, stores it in the
+ * P(calcium) per artery, and the noise margin) on validation phantoms and, with --write, stores it in the
  * weights file's metadata, where every later run (demo, infer, eval, the
  * browser) reads it. See src/net/calibrate.ts for the rule.
  */
@@ -23,7 +23,7 @@ const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;
 
 export const calibrate: Command = {
   name: 'calibrate',
-  summary: 'choose the calcium probability threshold on validation phantoms (and store it in the weights)',
+  summary: 'choose the calcium probability thresholds and noise margin on validation phantoms (and store them in the weights)',
   usage: 'cacnet calibrate [--weights FILE] [--phantoms N] [--seed S] [--write]',
   options: { weights: { type: 'string' }, phantoms: { type: 'string' }, seed: { type: 'string' }, write: { type: 'boolean' } },
   help: [

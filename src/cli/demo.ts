@@ -24,7 +24,7 @@ export const demo: Command = {
   usage: 'cacnet demo [--count N] [--seed S] [--out DIR] [--weights FILE]',
   options: { count: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string' } },
   help: [
-    '  --count N       phantoms to score (default 6 at scanner resolution, 10 small ones for older weights)',
+    '  --count N       phantoms to score (default 4 at scanner resolution, 10 small ones for small-grid weights)',
     `  --seed S        cohort seed (default ${DEMO_SEED}, never used in training)`,
     '  --out DIR       reports: per-scan JSON, label maps, CT, montages, cohort CSV (default cacnet-demo/)',
     '  --weights FILE  safetensors weights (default: the shipped ones)',
@@ -41,7 +41,7 @@ export const demo: Command = {
     const model = buildModel(rt, bundle);
     // A network on the working grid scores scans as a scanner writes them (512 x 512, 0.3-0.9 mm); older ones the small phantoms they were trained on.
     const scanner = !!model.config.workingGrid;
-    const count = given ?? (scanner ? 6 : 10);
+    const count = given ?? (scanner ? 4 : 10);
     const kind = scanner ? 'scanner-resolution (512 x 512) ' : '';
     console.log(`CAC-Net demo: ${count} held-out ${kind}synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';

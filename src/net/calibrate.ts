@@ -8,7 +8,8 @@
  * it on phantoms apart from training and evaluation, as the one whose weakest
  * metric among the paper's (lesion F1 by number and by volume, Agatston ICC
  * per patient and per artery) is best, the lowest threshold on a tie; then
- * per artery (see calibrateOperatingPoint).
+ * per artery (see calibrateOperatingPoint). The noise margin (noise-floor.ts)
+ * is chosen with the shared threshold, and the arteries tuned at it.
  */
 import type { Runtime } from '../gpu/runtime.js';
 import type { LabelMap, Volume } from '../io/volume.js';
