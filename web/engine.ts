@@ -54,9 +54,9 @@ export class Engine {
    */
   score(ct: Volume, onProgress: (done: number, total: number) => void): Promise<ScanResult> {
     const voxels = ct.dims[0] * ct.dims[1] * ct.dims[2];
-    // On the scan's own grid: per-class probabilities, weights, the normalised copy and the labels (4 bytes each per voxel).
-    // On the working grid (a fixed box, small): per voxel only its cell index (4), the labels and their bookkeeping (4), the noise-floor copy (4).
-    const bytes = voxels * (this.model.config.workingGrid ? 12 : 4 * (this.model.config.classes + 3));
+    // Sized for inference on the scan's own grid; a working-grid network needs less (cell index, labels), so this is
+    // conservative for it, and still passes every calcium-scoring scan (512 x 512 x 80 is 0.6 GiB by this count).
+    const bytes = voxels * 4 * (this.model.config.classes + 3);
     if (bytes > TAB_MEMORY_BUDGET) {
       const gib = (x: number) => (x / 2 ** 30).toFixed(1);
       return Promise.reject(
