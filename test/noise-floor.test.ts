@@ -51,7 +51,7 @@ describe('the scan noise a lesion must rise above', () => {
     const ratio = estimateNoiseHU(noisyScan(noise, dims)) / sampleSd(noise);
     expect(Math.abs(ratio - 1)).toBeLessThan(0.05);
     // The same scan measured 1 pixel apart would read about 0.58 of it (1 - 3/9 correlation): the 3 mm distance matters.
-    const close = { ...noisyScan(noise, dims), spacing: [3, 3, 3] };
+    const close: Volume = { ...noisyScan(noise, dims), spacing: [3, 3, 3] };
     expect(estimateNoiseHU(close) / sampleSd(noise)).toBeLessThan(0.7);
   });
 
