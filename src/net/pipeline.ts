@@ -47,25 +47,26 @@ export interface Segmentation extends Relabelable {
 export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, inference: Partial<InferenceOptions> = {}): Promise<Segmentation> {
   const threshold = inference.thresholdHU ?? CALCIUM_THRESHOLD_HU;
   const margin = inference.noiseMargin ?? model.noiseMargin;
-  // Labels at a point, then without the lesions that do not rise above the scan's noise floor.
-  const floored = (noiseHU: number) => (labels: LabelMap, scan: Volume, m: number) => {
-    const floor = noiseFloorHU(threshold, m, noiseHU);
-    return floor > threshold ? dropLesionsBelow(labels, scan, floor) : labels;
-  };
+  // The scan's noise floor: its noise, the peak a lesion needs at `margin`, and labels kept to the lesions that reach it at margin m.
+  const noiseFloor = (noiseHU: number) => ({
+    noiseHU,
+    floorHU: noiseFloorHU(threshold, margin, noiseHU),
+    keep(labels: LabelMap, scan: Volume, m: number): LabelMap {
+      const floor = noiseFloorHU(threshold, m, noiseHU);
+      return floor > threshold ? dropLesionsBelow(labels, scan, floor) : labels;
+    },
+  });
   if (!model.config.workingGrid) {
     const { labels, probabilities } = await segment(rt, model, ct, inference);
-    const noiseHU = estimateNoiseHU(ct);
-    const keep = floored(noiseHU);
+    const { keep, ...noise } = noiseFloor(estimateNoiseHU(ct));
     const onGrid = (scan: Volume, probs: Float32Array[]) => ({
       ct: scan,
       relabel: (p: number | readonly number[], m = margin) => keep(labelsFromProbabilities(probs, scan, threshold, p), scan, m),
     });
-    const whole = onGrid(ct, probabilities);
     return {
       labels: keep(labels, ct, margin),
-      ...whole,
-      noiseHU,
-      floorHU: noiseFloorHU(threshold, margin, noiseHU),
+      ...onGrid(ct, probabilities),
+      ...noise,
       crop(reference, lowest) {
         const box = boundingBox(ct.dims, (v) => reference.data[v]! > 0 || (ct.data[v]! >= threshold && 1 - probabilities[0]![v]! >= lowest));
         const scan = cropVolume(ct, box);
@@ -75,16 +76,14 @@ export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, infere
   }
   const s = await segmentOnWorkingGrid(rt, model, ct, inference);
   // Measured inside the working grid's box: the soft tissue around the heart, where the specks would be.
-  const noiseHU = estimateNoiseHU(ct, s.grid.cellOfVoxel);
-  const keep = floored(noiseHU);
+  const { keep, ...noise } = noiseFloor(estimateNoiseHU(ct, s.grid.cellOfVoxel));
   const calcium = (c: number, lowest: number) => 1 - s.probabilities[0]![c]! >= lowest;
   const relabel = (p: number | readonly number[], m = margin) => keep(nativeLabels(s.probabilities, s.grid, ct, threshold, p), ct, m);
   return {
     labels: keep(s.labels, ct, margin),
     heart: s.heart,
     seconds: s.seconds,
-    noiseHU,
-    floorHU: noiseFloorHU(threshold, margin, noiseHU),
+    ...noise,
     ct,
     relabel,
     crop(reference, lowest) {
