@@ -70,7 +70,7 @@ describe('model bundle', () => {
     const bundle = readModelBundle(bytes, 'tiny.safetensors');
     expect(bundle.format).toBe(BUNDLE_FORMAT);
     expect(bundle.config).toEqual(TINY_CONFIG);
-    expect(bundle.inference).toEqual({ arteryPrior: null, calciumProbability: [0.6, 0.7, 0.8], noiseMargin: 0 });
+    expect(bundle.inference).toEqual({ arteryPrior: null, calciumProbability: [0.6, 0.7, 0.8], noiseMargin: 0, positionGate: Infinity });
     expect(bundle.metadata.step).toBe('12');
     const again = loadModel(rt, bytes, 'tiny.safetensors');
     const [a, b] = [model.namedParameters(), again.namedParameters()];
@@ -124,7 +124,7 @@ describe('model bundle', () => {
     expect(metadata[BUNDLE_FORMAT_KEY]).toBe(String(BUNDLE_FORMAT));
     expect(JSON.parse(metadata.config!)).toEqual(bundle.config);
     expect([...tensors.keys()]).toEqual([...bundle.tensors.keys()]);
-    const noPrior = decodeSafetensors(encodeWithInferenceSettings(bundle, { arteryPrior: null, calciumProbability: [0.8, 0.7, 0.9], noiseMargin: 0 }), 'x').metadata;
+    const noPrior = decodeSafetensors(encodeWithInferenceSettings(bundle, { arteryPrior: null, calciumProbability: [0.8, 0.7, 0.9], noiseMargin: 0, positionGate: Infinity }), 'x').metadata;
     expect([noPrior[ARTERY_PRIOR_KEY], noPrior[CALCIUM_PROBABILITY_KEY]]).toEqual([undefined, '0.8,0.7,0.9']);
   });
 });

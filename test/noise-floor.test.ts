@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gaussian, mulberry32 } from '../src/base/random.js';
-import type { LabelMap, Volume } from '../src/io/volume.js';
+import type { Volume } from '../src/io/volume.js';
 import { applyInferenceMetadata, inferenceMetadata, NOISE_MARGIN_KEY, type InferenceSettings } from '../src/net/inference-metadata.js';
-import { dropLesionsBelow, estimateNoiseHU, noiseFloorHU } from '../src/net/noise-floor.js';
+import { estimateNoiseHU, noiseFloorHU } from '../src/net/noise-floor.js';
 
 const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
 
@@ -65,23 +65,11 @@ describe('the scan noise a lesion must rise above', () => {
     expect(noiseFloorHU(130, 1.5, 20)).toBe(160);
   });
 
-  it('drops whole lesions whose peak is under the floor and keeps the rest untouched', () => {
-    // One row of 1 mm voxels: a speck peaking at 150 (x 1-2, LAD), a plaque peaking at 400 (x 5-7, RCA), a 145 HU tail of it at x 8.
-    const hu = [40, 140, 150, 40, 40, 300, 400, 200, 145, 40];
-    const lab = [0, 1, 1, 0, 0, 3, 3, 3, 3, 0];
-    const ct: Volume = { data: Float32Array.from(hu), dims: [10, 1, 1], spacing: [1, 1, 1], affine: IDENTITY, source: 'row' };
-    const labels: LabelMap = { data: Uint8Array.from(lab), dims: [10, 1, 1], spacing: [1, 1, 1], affine: IDENTITY };
-    expect([...dropLesionsBelow(labels, ct, 180).data]).toEqual([0, 0, 0, 0, 0, 3, 3, 3, 3, 0]);
-    expect([...dropLesionsBelow(labels, ct, 150).data]).toEqual(lab);
-    expect([...dropLesionsBelow(labels, ct, 401).data].every((l) => l === 0)).toBe(true);
-    expect([...labels.data]).toEqual(lab);
-  });
-
   it('travels in the weights file\'s metadata: stored when not 0, refused when not a sane number of SDs', () => {
-    const settings: InferenceSettings = { arteryPrior: null, calciumProbability: [0.9, 0.8, 0.7], noiseMargin: 1.5 };
+    const settings: InferenceSettings = { arteryPrior: null, calciumProbability: [0.9, 0.8, 0.7], noiseMargin: 1.5, positionGate: Infinity };
     const meta = inferenceMetadata(settings);
     expect(meta[NOISE_MARGIN_KEY]).toBe('1.5');
-    const back: InferenceSettings = { arteryPrior: null, calciumProbability: [], noiseMargin: 0 };
+    const back: InferenceSettings = { arteryPrior: null, calciumProbability: [], noiseMargin: 0, positionGate: Infinity };
     applyInferenceMetadata(back, meta, 'm');
     expect(back).toEqual(settings);
     expect(inferenceMetadata({ ...settings, noiseMargin: 0 })[NOISE_MARGIN_KEY]).toBeUndefined();

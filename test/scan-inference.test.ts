@@ -8,6 +8,7 @@ import { prepareScan } from '../src/net/train.js';
 import { scoreScan } from '../src/scoring/score.js';
 import { matchScores } from '../src/scoring/evaluate.js';
 import { gpu } from './helpers/gpu.js';
+import { labelledLesions, worldMm } from '../src/net/lesion-filter.js';
 
 /** A tiny network on a coarse working grid (4 x 4 x 5 mm cells, 64 mm around the heart), so the test runs in seconds. */
 const CONFIG: NetConfig = { ...TINY_CONFIG, inputChannels: 2, imageTo3d: true, workingGrid: { spacingMm: [4, 4, 5], planeCells: 16, maxDepthMm: 60, multiple: 4 }, seed: 11 };
@@ -54,6 +55,35 @@ describe('inference on the working grid', () => {
     }
     model.dispose();
   });
+
+  it('the position gate drops exactly the labelled lesions far from every artery, on a crop as on the whole scan', async () => {
+    const rt = await gpu();
+    // A phantom with more calcium: the untrained network labels four lesions 35-45 mm from the located heart.
+    const p5 = generatePhantom({ seed: 5, riskTarget: 4 });
+    const model = new CacNet(rt, CONFIG);
+    model.calciumProbability = [0.001, 0.001, 0.001];
+    // Every artery's calcium in a 15 mm (SD) ball about the heart's centre: the gate at 2.7 SDs keeps lesions centred within 40.5 mm of it.
+    const ball = [[225, 0, 0], [0, 225, 0], [0, 0, 225]];
+    model.arteryPrior = { mean: [[0, 0, 0], [0, 0, 0], [0, 0, 0]], covariance: [ball, ball, ball], share: [0.4, 0.3, 0.3], voxels: [4, 3, 3] };
+    const seg = await segmentScan(rt, model, p5.ct, { positionGate: 2.7 });
+    const frame = { prior: model.arteryPrior, originMm: seg.heart!.centreMm };
+    const open = labelledLesions(seg.relabel(model.calciumProbability, { positionGate: Infinity }), p5.ct, frame);
+    const far = open.filter((l) => l.priorDistance > 2.7);
+    expect([open.length, far.length]).toEqual([4, 2]);
+    expect(seg.setAside.farFromArteries).toBe(far.length);
+    const gated = labelledLesions(seg.labels, p5.ct, frame);
+    expect(gated.length).toBe(open.length - far.length);
+    expect(gated.every((l) => l.priorDistance <= 2.7)).toBe(true);
+    // The distance is the centre's, in mm from the located heart, over 15 mm.
+    const c = [0, 0, 0];
+    for (const v of gated[0]!.voxels) worldMm(v, p5.ct.dims, p5.ct.affine).forEach((x, r) => (c[r]! += x));
+    expect(gated[0]!.priorDistance).toBeCloseTo(Math.hypot(...c.map((x, r) => x / gated[0]!.voxels.length - seg.heart!.centreMm[r]!)) / 15, 9);
+    const kept = seg.crop(p5.labels, 0.001);
+    const full = matchScores(scoreScan(p5.ct, seg.labels), scoreScan(p5.ct, p5.labels));
+    const crop = matchScores(scoreScan(kept.ct, kept.relabel(model.calciumProbability)), scoreScan(kept.ct, kept.reference));
+    expect(crop.counts).toEqual(full.counts);
+    model.dispose();
+  }, 300_000);
 
   it('prepares a training scan on the same working grid, labels binned with it', () => {
     const p = prepareScan({ id: 'p', ct, labels: phantom.labels }, CONFIG);

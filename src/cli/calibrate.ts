@@ -1,6 +1,6 @@
 /**
  * `cacnet calibrate`: picks the inference operating point (the threshold on
- * P(calcium) per artery, and the noise margin) on validation phantoms and, with --write, stores it in the
+ * P(calcium) per artery, the noise margin and the position gate) on validation phantoms and, with --write, stores it in the
  * weights file's metadata, where every later run (demo, infer, eval, the
  * browser) reads it. See src/net/calibrate.ts for the rule.
  */
@@ -8,7 +8,7 @@ import { Runtime } from '../gpu/runtime.js';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { prepareOutputFolder } from '../io/output-folder.js';
-import { calibrateOperatingPoint, CALIBRATION_GRID, type CalibrationRow } from '../net/calibrate.js';
+import { calibrateOperatingPoint, CALIBRATION_SPACE, type CalibrationRow } from '../net/calibrate.js';
 import { ARTERIES } from '../io/volume.js';
 import { operatingPointText } from '../net/inference-metadata.js';
 import { buildModel, encodeWithInferenceSettings } from '../net/model-bundle.js';
@@ -23,7 +23,7 @@ const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;
 
 export const calibrate: Command = {
   name: 'calibrate',
-  summary: 'choose the calcium probability thresholds and noise margin on validation phantoms (and store them in the weights)',
+  summary: 'choose the calcium probability thresholds, noise margin and position gate on validation phantoms (and store them in the weights)',
   usage: 'cacnet calibrate [--weights FILE] [--phantoms N] [--seed S] [--write]',
   options: { weights: { type: 'string' }, phantoms: { type: 'string' }, seed: { type: 'string' }, write: { type: 'boolean' } },
   help: [
@@ -43,23 +43,26 @@ export const calibrate: Command = {
     const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     let done = 0;
-    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomStream(seed, count, 'cal-', phantomKind(model.config, 'train')), CALIBRATION_GRID, (id) => bar.update(++done, count, id));
+    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomStream(seed, count, 'cal-', phantomKind(model.config, 'train')), CALIBRATION_SPACE, (id) => bar.update(++done, count, id));
     model.dispose();
     rt.destroy();
     const names = Object.keys(best.metrics);
     const line = (label: string, r: CalibrationRow, mark = '') => console.log(label + [...names.map((n) => r.metrics[n]!.toFixed(3)), r.weakest.toFixed(3)].map((c) => c.padStart(13)).join('') + mark);
     console.log(`\n${count} validation phantoms (seed ${seed}); a candidate is calcium when P(calcium) >= threshold,`);
     console.log('a lesion is kept when its peak reaches 130 HU + margin x the scan\'s noise SD');
-    console.log(['margin', 'threshold', ...names, 'weakest'].map((h) => h.padStart(13)).join(''));
-    for (const r of shared) line(`${r.noiseMargin}`.padStart(13) + String(r.point[0]).padStart(13), r);
-    console.log('\nthen each artery\'s own threshold, the others held:');
-    line(`${best.noiseMargin}`.padStart(13) + best.point.join('/').padStart(13), best, `  <- chosen (${ARTERIES.join('/')})`);
-    const chosen = `${operatingPointText(best.point)}, noise margin ${best.noiseMargin} SD`;
+    console.log('and its centre lies within the gate (prior SDs) of the nearest artery\'s calcium');
+    const lead = (r: CalibrationRow, point: string) => [point, r.noiseMargin, r.positionGate].map((c) => String(c).padStart(13)).join('');
+    console.log(['threshold', 'margin', 'gate', ...names, 'weakest'].map((h) => h.padStart(13)).join(''));
+    for (const r of shared) line(lead(r, String(r.point[0])), r);
+    console.log('\nthen the gate, the margin and each artery\'s own threshold, the rest held:');
+    line(lead(best, best.point.join('/')), best, `  <- chosen (${ARTERIES.join('/')})`);
+    const gate = Number.isFinite(best.positionGate) ? `position gate ${best.positionGate} SD` : 'no position gate';
+    const chosen = `${operatingPointText(best.point)}, noise margin ${best.noiseMargin} SD, ${gate}`;
     if (!v.write) {
       console.log(`\nchosen ${chosen}; run again with --write to store it in ${weights}`);
       return;
     }
-    await writeFileAtomic(weights, encodeWithInferenceSettings(bundle, { ...bundle.inference, calciumProbability: best.point, noiseMargin: best.noiseMargin }));
+    await writeFileAtomic(weights, encodeWithInferenceSettings(bundle, { ...bundle.inference, calciumProbability: best.point, noiseMargin: best.noiseMargin, positionGate: best.positionGate }));
     console.log(`\nstored the operating point ${chosen} in ${weights}`);
   },
 };

@@ -46,7 +46,8 @@ export const demo: Command = {
     console.log(`CAC-Net demo: ${count} held-out ${kind}synthetic cardiac CT phantoms (seed ${seed}) on ${rt.description.description || rt.description.vendor}`);
     const naming = model.arteryPrior ? `arteries named with a spatial prior fitted to ${model.arteryPrior.voxels.reduce((a, b) => a + b, 0)} training calcium voxels` : 'arteries named by the network alone';
     const floor = model.noiseMargin > 0 ? `, lesions peaking >= 130 HU + ${model.noiseMargin} noise SDs` : '';
-    const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}${floor}`;
+    const gate = Number.isFinite(model.positionGate) ? `, within ${model.positionGate} prior SDs of an artery` : '';
+    const operating = `calcium where P(calcium) >= ${operatingPointText(model.calciumProbability)}${floor}${gate}`;
     console.log(`network: ${model.config.variant}, ${model.parameterCount().toLocaleString('en-US')} parameters, weights ${weights}\n${operating}; ${naming}\n`);
     const scans = (function* () {
       for (const c of generateCohort({ seed, count, idPrefix: 'demo-', ...phantomKind(model.config, 'evaluate') })) yield { id: c.id, ct: c.phantom.ct, reference: c.phantom.labels, attributes: phantomAttributes(c.phantom.meta), nonCoronary: c.phantom.nonCoronary };

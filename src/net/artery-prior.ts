@@ -110,18 +110,27 @@ function invert3(m: number[][]): { inv: number[][]; logDet: number } {
   return { inv, logDet: Math.log(det) };
 }
 
+/** How far a position lies from the nearest artery's calcium, in SDs (the smallest Mahalanobis distance over the arteries' Gaussians). */
+export function nearestArteryDistance(p: ArteryPrior): (mm: readonly number[]) => number {
+  const parts = p.covariance.map((cov, a) => ({ inv: invert3(cov).inv, mean: p.mean[a]! }));
+  return (mm) => Math.sqrt(Math.min(...parts.map(({ inv, mean }) => mahalanobis2(mm, mean, inv))));
+}
+
+/** Squared Mahalanobis distance of `mm` from `mean` under the inverse covariance `inv`. */
+function mahalanobis2(mm: readonly number[], mean: readonly number[], inv: number[][]): number {
+  const d = [mm[0]! - mean[0]!, mm[1]! - mean[1]!, mm[2]! - mean[2]!];
+  let q = 0;
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) q += d[r]! * inv[r]![c]! * d[c]!;
+  return q;
+}
+
 /** Per artery: log N(position; μ, Σ) + log share, up to a shared constant. */
 export type ArteryLogPrior = (mm: readonly number[]) => number[];
 
 export function arteryLogPrior(p: ArteryPrior): ArteryLogPrior {
   const parts = p.covariance.map((cov, a) => ({ ...invert3(cov), mean: p.mean[a]!, logShare: Math.log(p.share[a]!) }));
   return (mm) =>
-    parts.map(({ inv, logDet, mean, logShare }) => {
-      const d = [mm[0]! - mean[0]!, mm[1]! - mean[1]!, mm[2]! - mean[2]!];
-      let q = 0;
-      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) q += d[r]! * inv[r]![c]! * d[c]!;
-      return -0.5 * (q + logDet) + logShare;
-    });
+    parts.map(({ inv, logDet, mean, logShare }) => -0.5 * (mahalanobis2(mm, mean, inv) + logDet) + logShare);
 }
 
 /**

@@ -47,6 +47,8 @@ export class CacNet extends Module implements InferenceSettings {
   calciumProbability: readonly number[] = DEFAULT_OPERATING_POINT;
   /** Noise SDs above 130 HU a lesion's peak must reach to be kept (noise-floor.ts); 0 keeps all. Calibrated with the operating point. */
   noiseMargin = 0;
+  /** Prior SDs from the nearest artery a lesion's centre may lie (lesion-filter.ts); Infinity: no gate. Calibrated with the operating point. */
+  positionGate = Infinity;
 
   constructor(rt: Runtime, readonly config: NetConfig) {
     super(rt);

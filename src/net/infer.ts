@@ -35,6 +35,8 @@ export interface InferenceOptions {
   calciumProbability?: number | readonly number[];
   /** Noise SDs above the threshold a lesion's peak must reach (default: the model's calibrated margin; noise-floor.ts). */
   noiseMargin?: number;
+  /** Prior SDs from the nearest artery a lesion's centre may lie (default: the model's calibrated gate; lesion-filter.ts). */
+  positionGate?: number;
   onProgress?: (done: number, total: number) => void;
 }
 

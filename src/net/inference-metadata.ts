@@ -1,8 +1,9 @@
 /**
  * What turns the network's probabilities into labels besides the weights: the
- * spatial artery prior (artery-prior.ts) and the calcium operating point
- * (calibrate.ts). Both travel in the weights file's metadata, so a file is the
- * whole model for `cacnet`, the browser app and checkpoints alike.
+ * spatial artery prior (artery-prior.ts), the calcium operating point
+ * (calibrate.ts) and the lesion checks (lesion-filter.ts). All travel in the
+ * weights file's metadata, so a file is the whole model for `cacnet`, the
+ * browser app and checkpoints alike.
  */
 import { InputError } from '../base/errors.js';
 import { ARTERY_PRIOR_KEY, readArteryPrior, type ArteryPrior } from './artery-prior.js';
@@ -16,13 +17,16 @@ export interface InferenceSettings {
   calciumProbability: readonly number[];
   /** A labelled lesion is kept when its peak reaches 130 HU + this many noise SDs of the scan (noise-floor.ts); 0 keeps all. */
   noiseMargin: number;
+  /** A labelled lesion is kept when its centre lies within this many prior SDs of the nearest artery (lesion-filter.ts); Infinity: no gate. */
+  positionGate: number;
 }
 
 export const CALCIUM_PROBABILITY_KEY = 'calcium_probability';
 export const NOISE_MARGIN_KEY = 'noise_margin';
+export const POSITION_GATE_KEY = 'position_gate';
 
 /** The metadata keys the inference settings are stored under. */
-export const INFERENCE_KEYS: readonly string[] = [ARTERY_PRIOR_KEY, CALCIUM_PROBABILITY_KEY, NOISE_MARGIN_KEY];
+export const INFERENCE_KEYS: readonly string[] = [ARTERY_PRIOR_KEY, CALCIUM_PROBABILITY_KEY, NOISE_MARGIN_KEY, POSITION_GATE_KEY];
 
 /** A candidate voxel is calcium when 1 − P(background) reaches this; 0.5 unless calibrated. */
 export const DEFAULT_CALCIUM_PROBABILITY = 0.5;
@@ -48,6 +52,7 @@ export function inferenceMetadata(s: InferenceSettings): Record<string, string> 
   if (s.arteryPrior) meta[ARTERY_PRIOR_KEY] = JSON.stringify(s.arteryPrior);
   if (s.calciumProbability.some((t) => t !== DEFAULT_CALCIUM_PROBABILITY)) meta[CALCIUM_PROBABILITY_KEY] = formatOperatingPoint(s.calciumProbability);
   if (s.noiseMargin !== 0) meta[NOISE_MARGIN_KEY] = String(s.noiseMargin);
+  if (Number.isFinite(s.positionGate)) meta[POSITION_GATE_KEY] = String(s.positionGate);
   return meta;
 }
 
@@ -65,4 +70,9 @@ export function applyInferenceMetadata(target: InferenceSettings, metadata: Reco
   const margin = m === undefined ? 0 : Number(m);
   if (!(margin >= 0 && margin <= 10)) throw new InputError(`${source}: noise_margin in the metadata must be a number of noise SDs from 0 to 10, got '${m}'`);
   target.noiseMargin = margin;
+  const g = metadata[POSITION_GATE_KEY];
+  const gate = g === undefined ? Infinity : Number(g);
+  if (g !== undefined && !(gate >= 1 && gate <= 20)) throw new InputError(`${source}: position_gate in the metadata must be a number of prior SDs from 1 to 20, got '${g}'`);
+  if (g !== undefined && !target.arteryPrior) throw new InputError(`${source}: position_gate in the metadata needs an artery prior, and there is none`);
+  target.positionGate = gate;
 }

@@ -122,7 +122,7 @@ export function readModelBundle(bytes: Uint8Array, source: string): ModelBundle 
   if (format >= CHECKED_FROM || CHECKSUM_KEY in metadata) checkChecksum(bytes, metadata, source);
   const config = bundleConfig(metadata, source);
   checkFinite(tensors, source);
-  const inference: InferenceSettings = { arteryPrior: null, calciumProbability: [], noiseMargin: 0 };
+  const inference: InferenceSettings = { arteryPrior: null, calciumProbability: [], noiseMargin: 0, positionGate: Infinity };
   applyInferenceMetadata(inference, metadata, source);
   return { source, format, config, tensors, inference, metadata };
 }
@@ -144,6 +144,7 @@ export function buildModel(rt: Runtime, bundle: ModelBundle, o: BuildOptions = {
   model.arteryPrior = bundle.inference.arteryPrior;
   model.calciumProbability = bundle.inference.calciumProbability;
   model.noiseMargin = bundle.inference.noiseMargin;
+  model.positionGate = bundle.inference.positionGate;
   return model.eval();
 }
 

@@ -8,16 +8,16 @@
  * On validation phantoms those specks peaked within 1.1 noise SDs of 130 HU;
  * the calcified lesions of the reference at 3.2 SDs and more. So a labelled
  * lesion is kept only when its peak reaches 130 HU + margin x the scan's noise
- * SD (the margin is part of the calibrated operating point; 0 keeps all). The
- * lesion's extent is untouched: it is still every connected voxel >= 130 HU.
+ * SD (the margin is part of the calibrated operating point; 0 keeps all;
+ * lesion-filter.ts applies it). The lesion's extent is untouched: it is still
+ * every connected voxel >= 130 HU.
  *
  * The noise SD is measured on the scan itself: differences of soft-tissue
  * voxel pairs 3 mm apart along a row (farther than a reconstruction kernel's
  * grain, so correlated noise counts in full), robustly (median absolute
  * difference), so edges and calcium do not inflate it.
  */
-import type { LabelMap, Volume } from '../io/volume.js';
-import { connectedComponents } from '../scoring/lesions.js';
+import type { Volume } from '../io/volume.js';
 
 /** Soft tissue (blood, myocardium, muscle, liver) lies in this HU range in non-contrast CT; fat, lung, bone and calcium do not. */
 const SOFT_TISSUE_HU: readonly [number, number] = [-50, 120];
@@ -58,17 +58,4 @@ export function estimateNoiseHU(ct: Volume, region?: Int32Array): number {
 /** The peak HU a lesion needs: the calcium threshold plus `margin` noise SDs (just the threshold when the noise is unknown). */
 export function noiseFloorHU(thresholdHU: number, margin: number, noiseHU: number): number {
   return Number.isFinite(noiseHU) ? thresholdHU + margin * noiseHU : thresholdHU;
-}
-
-/** `labels` without the lesions (6-connected labelled voxels, whatever their artery) whose peak HU is below `floorHU`. */
-export function dropLesionsBelow(labels: LabelMap, ct: Volume, floorHU: number): LabelMap {
-  const mask = new Uint8Array(labels.data.length);
-  for (let v = 0; v < mask.length; v++) mask[v] = labels.data[v]! > 0 ? 1 : 0;
-  const data = Uint8Array.from(labels.data);
-  for (const voxels of connectedComponents(mask, labels.dims as [number, number, number], 6).voxels) {
-    let peak = -Infinity;
-    for (const v of voxels) peak = Math.max(peak, ct.data[v]!);
-    if (peak < floorHU) for (const v of voxels) data[v] = 0;
-  }
-  return { ...labels, data };
 }

@@ -15,14 +15,21 @@ import type { HeartLocation } from './heart-locator.js';
 import { labelsFromProbabilities, segment, type InferenceOptions } from './infer.js';
 import { segmentOnWorkingGrid } from './scan-inference.js';
 import { nativeLabels, type CellIndex } from './native-labels.js';
-import { dropLesionsBelow, estimateNoiseHU, noiseFloorHU } from './noise-floor.js';
+import { estimateNoiseHU, noiseFloorHU } from './noise-floor.js';
+import { keepLesions, labelledLesions, setAside, type LabelledLesion, type LesionChecks, type PriorFrame, type SetAside } from './lesion-filter.js';
 import { boundingBox, cropAffine, cropArray, indexInBox, type VoxelBox } from '../io/crop.js';
+
+/** The lesion checks an operating point sets (lesion-filter.ts); a field left out keeps the model's. */
+export interface LesionSettings {
+  noiseMargin?: number;
+  positionGate?: number;
+}
 
 /** A scan on which the labels can be drawn again at another operating point. */
 export interface Relabelable {
   ct: Volume;
-  /** Labels at another threshold on P(calcium) and noise margin (default: the one the segmentation used). */
-  relabel(calciumProbability: number | readonly number[], noiseMargin?: number): LabelMap;
+  /** Labels at another threshold on P(calcium) and other lesion checks (default: the ones the segmentation used). */
+  relabel(calciumProbability: number | readonly number[], checks?: LesionSettings): LabelMap;
 }
 
 export interface Segmentation extends Relabelable {
@@ -42,31 +49,48 @@ export interface Segmentation extends Relabelable {
   noiseHU: number;
   /** The peak HU a lesion needed to be kept. */
   floorHU: number;
+  /** Labelled lesions the checks removed (lesion-filter.ts). */
+  setAside: SetAside;
 }
 
 export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, inference: Partial<InferenceOptions> = {}): Promise<Segmentation> {
   const threshold = inference.thresholdHU ?? CALCIUM_THRESHOLD_HU;
-  const margin = inference.noiseMargin ?? model.noiseMargin;
-  // The scan's noise floor: its noise, the peak a lesion needs at `margin`, and labels kept to the lesions that reach it at margin m.
-  const noiseFloor = (noiseHU: number) => ({
-    noiseHU,
-    floorHU: noiseFloorHU(threshold, margin, noiseHU),
-    keep(labels: LabelMap, scan: Volume, m: number): LabelMap {
-      const floor = noiseFloorHU(threshold, m, noiseHU);
-      return floor > threshold ? dropLesionsBelow(labels, scan, floor) : labels;
-    },
+  const settings = { noiseMargin: inference.noiseMargin ?? model.noiseMargin, positionGate: inference.positionGate ?? model.positionGate };
+  // The artery prior's frame: the located heart (working grid) or the scan's centre (small grid); the gate needs it.
+  const frameAt = (originMm: readonly number[]): PriorFrame | null => (model.arteryPrior ? { prior: model.arteryPrior, originMm } : null);
+  const checksAt = (noiseHU: number, s: LesionSettings = {}): LesionChecks => ({
+    floorHU: noiseFloorHU(threshold, s.noiseMargin ?? settings.noiseMargin, noiseHU),
+    positionGate: s.positionGate ?? settings.positionGate,
   });
+  const check = (labels: LabelMap, scan: Volume, noiseHU: number, frame: PriorFrame | null) => {
+    const lesions = labelledLesions(labels, scan, frame);
+    return { labels: keepLesions(labels, lesions, checksAt(noiseHU)), setAside: setAside(lesions, checksAt(noiseHU)) };
+  };
+  // Labels at a point, then the lesion checks; the last point's lesions are kept, so calibration can try many checks on them.
+  const checked = (scan: Volume, noiseHU: number, frame: PriorFrame | null, draw: (p: number | readonly number[]) => LabelMap) => {
+    let last: { key: string; labels: LabelMap; lesions: LabelledLesion[] } | undefined;
+    return (p: number | readonly number[], s: LesionSettings = {}): LabelMap => {
+      const key = String(p);
+      if (last?.key !== key) {
+        const labels = draw(p);
+        last = { key, labels, lesions: labelledLesions(labels, scan, frame) };
+      }
+      return keepLesions(last.labels, last.lesions, checksAt(noiseHU, s));
+    };
+  };
+  const noise = (noiseHU: number) => ({ noiseHU, floorHU: checksAt(noiseHU).floorHU });
   if (!model.config.workingGrid) {
     const { labels, probabilities } = await segment(rt, model, ct, inference);
-    const { keep, ...noise } = noiseFloor(estimateNoiseHU(ct));
+    const noiseHU = estimateNoiseHU(ct);
+    const frame = frameAt(centreMm(ct));
     const onGrid = (scan: Volume, probs: Float32Array[]) => ({
       ct: scan,
-      relabel: (p: number | readonly number[], m = margin) => keep(labelsFromProbabilities(probs, scan, threshold, p), scan, m),
+      relabel: checked(scan, noiseHU, frame, (p) => labelsFromProbabilities(probs, scan, threshold, p)),
     });
     return {
-      labels: keep(labels, ct, margin),
+      ...check(labels, ct, noiseHU, frame),
       ...onGrid(ct, probabilities),
-      ...noise,
+      ...noise(noiseHU),
       crop(reference, lowest) {
         const box = boundingBox(ct.dims, (v) => reference.data[v]! > 0 || (ct.data[v]! >= threshold && 1 - probabilities[0]![v]! >= lowest));
         const scan = cropVolume(ct, box);
@@ -76,16 +100,16 @@ export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, infere
   }
   const s = await segmentOnWorkingGrid(rt, model, ct, inference);
   // Measured inside the working grid's box: the soft tissue around the heart, where the specks would be.
-  const { keep, ...noise } = noiseFloor(estimateNoiseHU(ct, s.grid.cellOfVoxel));
+  const noiseHU = estimateNoiseHU(ct, s.grid.cellOfVoxel);
+  const frame = frameAt(s.heart.centreMm);
   const calcium = (c: number, lowest: number) => 1 - s.probabilities[0]![c]! >= lowest;
-  const relabel = (p: number | readonly number[], m = margin) => keep(nativeLabels(s.probabilities, s.grid, ct, threshold, p), ct, m);
   return {
-    labels: keep(s.labels, ct, margin),
+    ...check(s.labels, ct, noiseHU, frame),
     heart: s.heart,
     seconds: s.seconds,
-    ...noise,
+    ...noise(noiseHU),
     ct,
-    relabel,
+    relabel: checked(ct, noiseHU, frame, (p) => nativeLabels(s.probabilities, s.grid, ct, threshold, p)),
     crop(reference, lowest) {
       // Voxels any point >= lowest can label: >= threshold in a cell that is, or neighbours, a cell that calcium at `lowest`.
       const near = new Set<number>();
@@ -107,10 +131,16 @@ export async function segmentScan(rt: Runtime, model: CacNet, ct: Volume, infere
       return {
         ct: scan,
         reference: cropLabels(reference, scan, box),
-        relabel: (p, m = margin) => keep(nativeLabels(s.probabilities, cells, scan, threshold, p), scan, m),
+        relabel: checked(scan, noiseHU, frame, (p) => nativeLabels(s.probabilities, cells, scan, threshold, p)),
       };
     },
   };
+}
+
+/** The patient position (mm) of a volume's centre: the small-grid network's prior frame. */
+function centreMm(v: Volume): number[] {
+  const a = v.affine;
+  return [0, 1, 2].map((r) => a[4 * r]! * ((v.dims[0]! - 1) / 2) + a[4 * r + 1]! * ((v.dims[1]! - 1) / 2) + a[4 * r + 2]! * ((v.dims[2]! - 1) / 2) + a[4 * r + 3]!);
 }
 
 /** A label map cut to the box `scan` was cut to. */
@@ -134,6 +164,8 @@ export interface ScanResult {
   /** The scan's noise SD (HU) and the peak a lesion needed (noise-floor.ts). */
   noiseHU: number;
   floorHU: number;
+  /** Labelled lesions the checks removed (lesion-filter.ts). */
+  setAside: SetAside;
 }
 
 export async function scoreCt(
@@ -143,9 +175,9 @@ export async function scoreCt(
   opts: { inference?: Partial<InferenceOptions>; scoring?: ScoringOptions } = {},
 ): Promise<ScanResult> {
   const t0 = performance.now();
-  const { labels, heart, seconds, noiseHU, floorHU } = await segmentScan(rt, model, ct, { thresholdHU: opts.scoring?.thresholdHU ?? 130, ...opts.inference });
+  const { labels, heart, seconds, noiseHU, floorHU, setAside } = await segmentScan(rt, model, ct, { thresholdHU: opts.scoring?.thresholdHU ?? 130, ...opts.inference });
   const t1 = performance.now();
   const score = scoreScan(ct, labels, opts.scoring);
   const inferenceSeconds = (t1 - t0) / 1000;
-  return { labels, score, inferenceSeconds, heart, noiseHU, floorHU, seconds: { ...(seconds ?? { network: inferenceSeconds }), scoring: (performance.now() - t1) / 1000 } };
+  return { labels, score, inferenceSeconds, heart, noiseHU, floorHU, setAside, seconds: { ...(seconds ?? { network: inferenceSeconds }), scoring: (performance.now() - t1) / 1000 } };
 }

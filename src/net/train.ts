@@ -252,6 +252,7 @@ export async function train(rt: Runtime, model: CacNet, trainScans: Array<Scan |
   // A calibrated operating point belongs to the weights it was chosen for; training moves them.
   model.calciumProbability = DEFAULT_OPERATING_POINT;
   model.noiseMargin = 0;
+  model.positionGate = Infinity;
   const params = model.namedParameters();
   const save = () => saveCheckpoint(dir!, model, opt, pos, o.beforeCheckpointCommit);
   model.train();
