@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calibrate } from '../src/cli/calibrate.js';
 import { infer } from '../src/cli/infer.js';
 import { phantoms } from '../src/cli/phantoms.js';
 import { score } from '../src/cli/score.js';
@@ -280,6 +281,9 @@ describe('one line and a non-zero exit for every failure', () => {
     expectOneLineFailure(await runInProcess(phantoms, ['--out', '--count', '3']), /--out needs a value/, 2);
     expectOneLineFailure(await runInProcess(phantoms, ['--out', 'a', '--out', 'b']), /--out is given twice/, 2);
     expectOneLineFailure(await runInProcess(trainCommand, ['--train-count', '100000']), /--train-count must be an integer from 1 to 2000/, 2);
+    for (const bad of ['0', 'wide', '25']) {
+      expectOneLineFailure(await runInProcess(calibrate, ['--position-gate', bad]), new RegExp(`--position-gate must be a number of prior SDs from 1 to 20, or none, got '${bad}'`), 2);
+    }
   });
 
   it('a set of outputs is written whole or not at all', async () => {

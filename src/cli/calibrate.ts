@@ -24,12 +24,14 @@ const DEFAULT_SEED = SHIPPED_RECIPE.seed + 1;
 export const calibrate: Command = {
   name: 'calibrate',
   summary: 'choose the calcium probability thresholds, noise margin and position gate on validation phantoms (and store them in the weights)',
-  usage: 'cacnet calibrate [--weights FILE] [--phantoms N] [--seed S] [--write]',
-  options: { weights: { type: 'string' }, phantoms: { type: 'string' }, seed: { type: 'string' }, write: { type: 'boolean' } },
+  usage: 'cacnet calibrate [--weights FILE] [--phantoms N] [--seed S] [--position-gate SD|none] [--write]',
+  options: { weights: { type: 'string' }, phantoms: { type: 'string' }, seed: { type: 'string' }, 'position-gate': { type: 'string' }, write: { type: 'boolean' } },
   help: [
     '  --weights FILE  safetensors weights (default: the shipped ones)',
     '  --phantoms N    validation phantoms (default 60: enough LCX calcium to judge its ICC)',
     `  --seed S        their seed (default ${DEFAULT_SEED}, the training run's validation seed)`,
+    '  --position-gate SD  fix the position gate (prior SDs, 1-20, or none) instead of searching it:',
+    '                  validation scans without far false positives cannot tell gates apart',
     '  --write         store the chosen operating point in the weights file (rewritten atomically)',
   ],
   async run(v, positionals) {
@@ -37,13 +39,15 @@ export const calibrate: Command = {
     const weights = (v.weights as string | undefined) ?? SHIPPED_WEIGHTS;
     const count = intOption(v.phantoms, 'phantoms', 60, 5, MAX_PHANTOMS_STREAMED);
     const seed = seedOption(v.seed, DEFAULT_SEED);
+    const fixedGate = positionGateOption(v['position-gate']);
+    const space = fixedGate === undefined ? CALIBRATION_SPACE : { ...CALIBRATION_SPACE, gates: [fixedGate] };
     const bundle = await readModelFile(weights);
     if (v.write) await prepareOutputFolder(dirname(weights), `--write ${weights}`);
     const rt = await Runtime.create();
     const model = buildModel(rt, bundle);
     const bar = new ProgressLine(5);
     let done = 0;
-    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomStream(seed, count, 'cal-', phantomKind(model.config, 'train')), CALIBRATION_SPACE, (id) => bar.update(++done, count, id));
+    const { shared, best } = await calibrateOperatingPoint(rt, model, phantomStream(seed, count, 'cal-', phantomKind(model.config, 'train')), space, (id) => bar.update(++done, count, id));
     model.dispose();
     rt.destroy();
     const names = Object.keys(best.metrics);
@@ -66,3 +70,12 @@ export const calibrate: Command = {
     console.log(`\nstored the operating point ${chosen} in ${weights}`);
   },
 };
+
+/** --position-gate: a number of prior SDs from 1 to 20, or 'none'; undefined when absent (searched). */
+function positionGateOption(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'none') return Infinity;
+  const g = Number(v);
+  if (!(g >= 1 && g <= 20)) throw new UsageError(`--position-gate must be a number of prior SDs from 1 to 20, or none, got '${String(v)}'`);
+  return g;
+}
