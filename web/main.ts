@@ -219,7 +219,9 @@ async function score(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     showResults(s, result.labels, result.score);
     await offerDownloads(s, result.labels, result.score, e);
-    status(`Scored in ${seconds.toFixed(1)} s on ${e.info.adapter}.`);
+    const { belowFloor, farFromArteries } = result.setAside;
+    const setAside = belowFloor + farFromArteries ? ` Set aside: ${belowFloor} lesion(s) below the noise floor (${result.floorHU.toFixed(0)} HU peak), ${farFromArteries} too far from every artery.` : '';
+    status(`Scored in ${seconds.toFixed(1)} s on ${e.info.adapter}.${setAside}`);
     setState('done');
   } catch (error) {
     showProblem(describeProblem(error, 'score'));
