@@ -24,6 +24,7 @@ import { loadModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { MASS_HELP, MASS_OPTIONS, massScoring, readScanFor, scanMeta } from './scan-options.js';
 import { writeScanOutputs } from './scan-outputs.js';
+import { networkFindings } from './scan-output.js';
 
 /** The CSV a run writes: cohort.csv, or one per shard. */
 export function csvName(shard: Shard): string {
@@ -55,7 +56,7 @@ async function scoreStudy(net: Network, study: Study, out: string, weights: stri
   const r = await scoreCt(net.rt, net.model, scan, { scoring });
   const dir = join(out, study.id);
   await mkdir(dir, { recursive: true });
-  const meta: ScanReportMeta = { id: study.id, source: study.path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet batch', ...scanMeta(scan), extra: { weights, seconds: r.inferenceSeconds } };
+  const meta: ScanReportMeta = { id: study.id, source: study.path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet batch', ...scanMeta(scan), extra: { weights, seconds: r.inferenceSeconds, ...networkFindings(r) } };
   await writeScanOutputs(dir, study.id, scan, r, meta);
   return { id: study.id, source: study.path, score: r.score, acquisition: scan.acquisition, notes: scan.notes, seconds: r.inferenceSeconds };
 }

@@ -8,6 +8,7 @@ import { ctFile, labelMapFile } from '../io/nifti-file.js';
 import { ARTERIES, type LabelMap, type Volume } from '../io/volume.js';
 import type { CacNet } from '../net/cacnet.js';
 import { scoreCt } from '../net/pipeline.js';
+import { networkFindings } from './scan-output.js';
 import type { InferenceOptions } from '../net/infer.js';
 import { summariseCohort, type CohortSummary } from '../scoring/cohort.js';
 import { matchScores, type ScanEvaluation } from '../scoring/evaluate.js';
@@ -59,7 +60,7 @@ export async function runCohort(rt: Runtime, model: CacNet, scans: Iterable<Coho
     const nonCoronaryLabelled = scan.nonCoronary ? countOverlap(r.labels.data, scan.nonCoronary) : undefined;
     results.push({ id: scan.id, predicted: r.score, reference, evaluation, seconds: r.inferenceSeconds, attributes: scan.attributes, nonCoronaryLabelled });
     if (o.outDir) {
-      const meta = { id: scan.id, source: scan.ct.source, dims: scan.ct.dims, spacing: scan.ct.spacing, software: o.software, extra: { weights: o.weights } };
+      const meta = { id: scan.id, source: scan.ct.source, dims: scan.ct.dims, spacing: scan.ct.spacing, software: o.software, extra: { weights: o.weights, ...networkFindings(r) } };
       const at = (name: string) => join(o.outDir!, `${scan.id}${name}`);
       const files = [scanReportFile(at('.json'), r.score, meta, evaluation)];
       if (o.images) {

@@ -6,7 +6,7 @@ import { scoreCt } from '../net/pipeline.js';
 import { readModelFile, SHIPPED_WEIGHTS } from './model-io.js';
 import { UsageError, type Command } from './run-command.js';
 import { ProgressLine } from './progress.js';
-import { printScore, printWhere, scanId } from './scan-output.js';
+import { networkFindings, printScore, printWhere, scanId } from './scan-output.js';
 import { writeScanOutputs } from './scan-outputs.js';
 import { massScoring, printNotes, readScanFor, scanMeta, SCAN_HELP, SCAN_OPTIONS } from './scan-options.js';
 
@@ -31,7 +31,7 @@ export const infer: Command = {
     const bar = new ProgressLine(5);
     const r = await scoreCt(rt, model, scan, { inference: { onProgress: (d, t) => bar.update(d, t, 'windows') }, scoring });
     const id = scanId(path);
-    const written = await writeScanOutputs(out, id, scan, r, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', ...scanMeta(scan), extra: { weights, ...(r.heart ? { heart: r.heart } : {}), noiseHU: Math.round(r.noiseHU * 10) / 10, lesionPeakFloorHU: Math.round(r.floorHU * 10) / 10, setAside: r.setAside, seconds: r.seconds } });
+    const written = await writeScanOutputs(out, id, scan, r, { id, source: path, dims: scan.dims, spacing: scan.spacing, software: 'cacnet infer', ...scanMeta(scan), extra: { weights, ...networkFindings(r), seconds: r.seconds } });
     printScore(r.score);
     printNotes(scan);
     printWhere(r);

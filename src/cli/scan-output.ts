@@ -19,6 +19,11 @@ export function printScore(score: ScanScore): void {
   console.log(`risk category ${score.riskCategory}: ${score.riskLabel}   (${score.conventions.sliceThicknessNormalisation})`);
 }
 
+/** What a report records of how the network got its labels: where the heart was, the noise, the floor and what the checks set aside. */
+export function networkFindings(r: ScanResult): Record<string, unknown> {
+  return { ...(r.heart ? { heart: r.heart } : {}), noiseHU: Math.round(r.noiseHU * 10) / 10, lesionPeakFloorHU: Math.round(r.floorHU * 10) / 10, setAside: r.setAside };
+}
+
 /** Where the network looked and where the time went, in one line. */
 export function printWhere(r: ScanResult): void {
   const where = r.heart
