@@ -29,13 +29,14 @@ describe('model bundle', () => {
     expect(bundle.format).toBe(4);
     expect(bundle.metadata[CHECKSUM_KEY]).toMatch(/^[0-9a-f]{8}$/);
     expect(bundle.config).toEqual({ ...SCANNER_CONFIG, seed: bundle.config.seed });
-    expect(bundle.inference.calciumProbability).toEqual([0.98, 0.75, 0.5]);
-    expect(bundle.inference.noiseMargin).toBe(3);
+    expect(bundle.inference.calciumProbability).toEqual([0.95, 0.9, 0.6]);
+    expect(bundle.inference.noiseMargin).toBe(2.5);
+    expect(bundle.inference.positionGate).toBe(5.5);
     expect(bundle.inference.arteryPrior?.voxels.length).toBe(3);
     expect(bundle.metadata.step).toBe('200');
     const model = loadModel(rt, bytes, SHIPPED);
     expect(model.training).toBe(false);
-    expect([model.calciumProbability, model.noiseMargin]).toEqual([[0.98, 0.75, 0.5], 3]);
+    expect([model.calciumProbability, model.noiseMargin, model.positionGate]).toEqual([[0.95, 0.9, 0.6], 2.5, 5.5]);
     expect(model.arteryPrior).toEqual(bundle.inference.arteryPrior);
     for (const [name, t] of [...model.namedParameters(), ...model.namedState()]) {
       expect(await t.readF32(), name).toEqual(bundle.tensors.get(name)!.data);
