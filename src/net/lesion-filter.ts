@@ -13,7 +13,9 @@
  *    2 x 2 x 3 mm working grid around the heart and cannot always tell a bright
  *    bone edge from a plaque; where the bone lies settles it. The gate cannot
  *    help where the heart was located wrongly, and a gate that is too tight
- *    drops real calcium at the ends of the arteries: so it is calibrated.
+ *    drops real calcium at the ends of the arteries: so it sits beyond the
+ *    farthest training calcium (README, "The position gate"); `cacnet
+ *    calibrate` can also search it.
  *
  * A lesion is 6-connected labelled voxels, whatever their artery, as scored.
  */
