@@ -127,7 +127,7 @@ describe('cacnet batch (child process)', () => {
       expect(Number(r.RCA_volume_mm3)).toBeCloseTo(report.perArtery.RCA.volumeMm3, 3);
       expect(report.meta.acquisition.seriesUid).toBe(r.series_uid);
       // How the labels were kept: the small-grid weights have no noise margin and no gate, so nothing was set aside.
-      expect(report.meta.extra.setAside).toEqual({ belowFloor: 0, farFromArteries: 0 });
+      expect(report.meta.extra.setAside).toEqual({ belowFloor: 0, partOfBone: 0, farFromArteries: 0 });
       expect(report.meta.extra.lesionPeakFloorHU).toBe(130);
       expect(report.meta.extra.noiseHU).toBeGreaterThan(5);
       const labels = await readNifti(join(out, r.id!, `${r.id}_labels.nii.gz`));

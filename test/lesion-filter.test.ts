@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LabelMap, Volume } from '../src/io/volume.js';
 import type { ArteryPrior } from '../src/net/artery-prior.js';
 import { applyInferenceMetadata, inferenceMetadata, POSITION_GATE_KEY, type InferenceSettings } from '../src/net/inference-metadata.js';
-import { keepLesions, labelledLesions, setAside, worldMm } from '../src/net/lesion-filter.js';
+import { BONE_REGION_MM3, keepLesions, labelledLesions, setAside, worldMm } from '../src/net/lesion-filter.js';
 
 const IDENTITY = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
 
@@ -34,7 +34,7 @@ describe('lesion checks', () => {
     expect(at(180)).toEqual([0, 0, 0, 0, 0, 3, 3, 3, 3, 0]);
     expect(at(150)).toEqual([...labels.data]);
     expect(at(401).every((l) => l === 0)).toBe(true);
-    expect(setAside(lesions, { floorHU: 180, positionGate: Infinity })).toEqual({ belowFloor: 1, farFromArteries: 0 });
+    expect(setAside(lesions, { floorHU: 180, positionGate: Infinity })).toEqual({ belowFloor: 1, partOfBone: 0, farFromArteries: 0 });
     // Without a prior there is no distance, and any gate lets a lesion through.
     expect(keepLesions(labels, lesions, { floorHU: 130, positionGate: 1 })).toBe(labels);
     expect([...labels.data]).toEqual([0, 1, 1, 0, 0, 3, 3, 3, 3, 0]);
@@ -57,8 +57,40 @@ describe('lesion checks', () => {
     expect(kept(7.25)).toEqual([2, 25]);
     expect(kept(4)).toEqual([2]);
     // Counted by the first check failed: the far one below the floor counts there.
-    expect(setAside(lesions, { floorHU: 130, positionGate: 4 })).toEqual({ belowFloor: 0, farFromArteries: 2 });
-    expect(setAside(lesions, { floorHU: 300.5, positionGate: 4 })).toEqual({ belowFloor: 3, farFromArteries: 0 });
+    expect(setAside(lesions, { floorHU: 130, positionGate: 4 })).toEqual({ belowFloor: 0, partOfBone: 0, farFromArteries: 2 });
+    expect(setAside(lesions, { floorHU: 300.5, positionGate: 4 })).toEqual({ belowFloor: 3, partOfBone: 0, farFromArteries: 0 });
+  });
+
+  it('sets aside a lesion that is part of a bone-sized region >= 130 HU, and keeps a plaque beside it', () => {
+    // 1 x 1 x 2 mm voxels (2 mm³). Bone: a block of 40 x 25 x 10 voxels = 20,000 mm³ >= 130 HU, the network's label on
+    // 3 voxels of its edge. A smaller block (20 x 20 x 10 = 8,000 mm³, under BONE_REGION_MM3) with a label, and a 2-voxel plaque
+    // one voxel of 40 HU away from the bone.
+    const dims: [number, number, number] = [64, 32, 12];
+    const [nx, ny] = dims;
+    const at = (i: number, j: number, k: number) => i + nx * (j + ny * k);
+    const hu = new Float32Array(64 * 32 * 12).fill(40);
+    const lab = new Uint8Array(hu.length);
+    const block = (i0: number, j0: number, w: number, h: number, value: number) => {
+      for (let k = 1; k <= 10; k++) for (let j = j0; j < j0 + h; j++) for (let i = i0; i < i0 + w; i++) hu[at(i, j, k)] = value;
+    };
+    block(0, 0, 40, 25, 400);
+    block(42, 0, 20, 20, 300);
+    for (const i of [37, 38, 39]) lab[at(i, 24, 5)] = 3; // on the bone's edge
+    lab[at(50, 10, 5)] = 1;
+    for (const j of [27, 28]) [hu[at(10, j, 5)], lab[at(10, j, 5)]] = [500, 2]; // j = 25, 26 are 40 HU: apart from the bone
+    const affine = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1];
+    const ct: Volume = { data: hu, dims, spacing: [1, 1, 2], affine, source: 'bone' };
+    const labels: LabelMap = { data: lab, dims, spacing: [1, 1, 2], affine };
+    expect(40 * 25 * 10 * 2).toBeGreaterThanOrEqual(BONE_REGION_MM3);
+    expect(20 * 20 * 10 * 2).toBeLessThan(BONE_REGION_MM3);
+    const lesions = labelledLesions(labels, ct);
+    expect(lesions.map((l) => [l.voxels.length, l.partOfBone])).toEqual([[1, false], [3, true], [2, false]]);
+    const checks = { floorHU: 130, positionGate: Infinity };
+    expect(setAside(lesions, checks)).toEqual({ belowFloor: 0, partOfBone: 1, farFromArteries: 0 });
+    const kept = keepLesions(labels, lesions, checks).data;
+    expect([kept[at(38, 24, 5)], kept[at(10, 27, 5)], kept[at(50, 10, 5)]]).toEqual([0, 2, 1]);
+    // The floor is counted first: a bone lesion under it counts as below the floor.
+    expect(setAside(lesions, { ...checks, floorHU: 450 })).toEqual({ belowFloor: 2, partOfBone: 0, farFromArteries: 0 });
   });
 
   it('travels in the weights file\'s metadata: stored when finite, refused when not a sane number of SDs or without a prior', () => {

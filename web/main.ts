@@ -219,8 +219,10 @@ async function score(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     showResults(s, result.labels, result.score);
     await offerDownloads(s, result.labels, result.score, e);
-    const { belowFloor, farFromArteries } = result.setAside;
-    const setAside = belowFloor + farFromArteries ? ` Set aside: ${belowFloor} lesion(s) below the noise floor (${result.floorHU.toFixed(0)} HU peak), ${farFromArteries} too far from every artery.` : '';
+    const { belowFloor, partOfBone, farFromArteries } = result.setAside;
+    const setAside = belowFloor + partOfBone + farFromArteries
+      ? ` Set aside: ${belowFloor} lesion(s) below the noise floor (${result.floorHU.toFixed(0)} HU peak), ${partOfBone} part of a bone, ${farFromArteries} too far from every artery.`
+      : '';
     status(`Scored in ${seconds.toFixed(1)} s on ${e.info.adapter}.${setAside}`);
     setState('done');
   } catch (error) {

@@ -31,7 +31,9 @@ export function printWhere(r: ScanResult): void {
     : '';
   const phases = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
   if (Number.isFinite(r.noiseHU)) console.log(`image noise ${r.noiseHU.toFixed(0)} HU (SD); a lesion counts from a peak of ${r.floorHU.toFixed(0)} HU`);
-  const { belowFloor, farFromArteries } = r.setAside;
-  if (belowFloor + farFromArteries) console.log(`set aside: ${belowFloor} labelled lesion(s) below that peak, ${farFromArteries} too far from every artery to be coronary`);
+  const { belowFloor, partOfBone, farFromArteries } = r.setAside;
+  if (belowFloor + partOfBone + farFromArteries) {
+    console.log(`set aside: ${belowFloor} labelled lesion(s) below that peak, ${partOfBone} part of a bone, ${farFromArteries} too far from every artery to be coronary`);
+  }
   console.log(`${where}${(r.inferenceSeconds + (r.seconds.scoring ?? 0)).toFixed(1)} s (${phases})`);
 }
