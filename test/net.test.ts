@@ -151,7 +151,7 @@ describe('CAC-Net', () => {
     model.dispose();
   });
 
-  it('the paper configuration runs a forward and backward step on a small patch', async () => {
+  it('the paper configuration runs a forward and backward step on a small patch', { timeout: 300_000 }, async () => {
     const rt = await gpu();
     const model = new CacNet(rt, PAPER_CONFIG);
     const shape: [number, number, number] = [16, 16, 16];

@@ -145,6 +145,22 @@ describe.skipIf(!existsSync(DIR))('QRM phantom (real Canon scan)', () => {
     }
   });
 
+  it('cacnet infer on the real scan: the phantom\'s spine is set aside as bone, and no more calcium is scored than its inserts hold', { timeout: 300_000 }, async () => {
+    // Without the bone check the shipped network scored the spine insert's bone-equivalent ring as one RCA lesion of 2,535 Agatston.
+    const out = await mkdtemp(join(tmpdir(), 'cacnet-qrm-infer-'));
+    try {
+      const r = await runCli(['infer', DIR, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(readFileSync(join(out, 'qrm-canon-large-rep1.json'), 'utf8'));
+      expect(report.meta.extra.setAside.partOfBone).toBeGreaterThanOrEqual(1);
+      const inserts = calibrated.reduce((a, s) => a + s.agatston, 0);
+      expect(inserts).toBeGreaterThan(900);
+      expect(report.total.agatston).toBeLessThanOrEqual(inserts);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('the noise floor\'s noise estimate matches the SD measured in the water rod (an independent, homogeneous ROI)', () => {
     // SD over a 7 mm disk in the 10 mm water-equivalent rod, on every rod slice, pooled about each slice's mean (float64).
     const [nx, ny] = ct.dims;
