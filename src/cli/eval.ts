@@ -65,7 +65,7 @@ export const evalCommand: Command = {
     '  <cohort-dir>    a folder with manifest.json (cases: id, ct, labels), e.g. from cacnet phantoms',
     '  --phantoms N    instead, generate N held-out phantoms (default: the reference evaluation, 100 scanner-size',
     '                  phantoms from the full ranges for a working-grid network; 25 small ones for older weights)',
-    '  --seed S        seed of generated phantoms (default 9102, or 9001 for older weights; never used in training)',
+    '  --seed S        seed of generated phantoms (default 9103, or 9001 for older weights; never used in training)',
     '  --out DIR       write per-scan JSON, cohort.csv and summary.json there',
     '  --weights FILE  safetensors weights (default: the shipped ones)',
     "  --no-prior      name arteries by the network alone, ignoring the weights' spatial artery prior",
@@ -86,7 +86,7 @@ export const evalCommand: Command = {
       scans = manifestScans(positionals[0], cases);
       count = cases.length;
     } else {
-      const reference = model.config.workingGrid ? { count: 100, seed: 9102 } : { count: 25, seed: 9001 };
+      const reference = model.config.workingGrid ? { count: 100, seed: 9103 } : { count: 25, seed: 9001 };
       count = intOption(v.phantoms, 'phantoms', reference.count, 2, MAX_PHANTOMS_STREAMED);
       const seed = seedOption(v.seed, reference.seed);
       const kind = phantomKind(model.config, 'evaluate');
