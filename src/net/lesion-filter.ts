@@ -27,7 +27,7 @@
  * A lesion is 6-connected labelled voxels, whatever their artery, as scored.
  */
 import type { LabelMap, Volume } from '../io/volume.js';
-import { connectedComponents } from '../scoring/lesions.js';
+import { connectedComponents, forEachFaceNeighbour } from '../scoring/lesions.js';
 import { nearestArteryDistance, type ArteryPrior } from './artery-prior.js';
 import { CALCIUM_THRESHOLD_HU } from './data.js';
 
@@ -89,7 +89,7 @@ export function labelledLesions(labels: LabelMap, ct: Volume, frame?: PriorFrame
 
 /** Whether the region >= 130 HU (6-connected) holding `voxels` reaches BONE_REGION_MM3; the fill stops there, so a bone costs no more than its first 10 cm³. */
 function inBoneSizedRegion(voxels: Uint32Array, ct: Volume): boolean {
-  const [nx, ny, nz] = ct.dims as [number, number, number];
+  const dims = ct.dims as [number, number, number];
   const limit = BONE_REGION_MM3 / (ct.spacing[0]! * ct.spacing[1]! * ct.spacing[2]!);
   const seen = new Set<number>();
   const queue: number[] = [];
@@ -99,16 +99,7 @@ function inBoneSizedRegion(voxels: Uint32Array, ct: Volume): boolean {
     queue.push(v);
   };
   for (const v of voxels) visit(v);
-  for (let q = 0; q < queue.length && seen.size < limit; q++) {
-    const v = queue[q]!;
-    const i = v % nx, j = Math.floor(v / nx) % ny, k = Math.floor(v / (nx * ny));
-    if (i > 0) visit(v - 1);
-    if (i < nx - 1) visit(v + 1);
-    if (j > 0) visit(v - nx);
-    if (j < ny - 1) visit(v + nx);
-    if (k > 0) visit(v - nx * ny);
-    if (k < nz - 1) visit(v + nx * ny);
-  }
+  for (let q = 0; q < queue.length && seen.size < limit; q++) forEachFaceNeighbour(queue[q]!, dims, visit);
   return seen.size >= limit;
 }
 

@@ -19,6 +19,7 @@
  * seeds carry (the first on a tie).
  */
 import type { LabelMap, Volume } from '../io/volume.js';
+import { forEachFaceNeighbour } from '../scoring/lesions.js';
 import { calciumDecision } from './infer.js';
 
 /** Which cell each voxel is in, and each cell's brightest voxel: what the labelling needs of a working grid. */
@@ -54,7 +55,7 @@ export function nativeLabels(probabilities: Float32Array[], cells: CellIndex, ct
   const decide = calciumDecision(probabilities, calciumProbability);
   const cellLabel = Uint8Array.from({ length: probabilities[0]!.length }, (_, c) => decide(c));
   const near = nearCells(cells.dims, (c) => cellLabel[c]! > 0);
-  const [nx, ny, nz] = ct.dims;
+  const dims = ct.dims as [number, number, number];
   const n = ct.data.length;
   const inRegion = (v: number) => {
     const c = cells.cellOfVoxel[v]!;
@@ -64,6 +65,12 @@ export function nativeLabels(probabilities: Float32Array[], cells: CellIndex, ct
   const seen = new Uint8Array(n);
   const votes = new Uint32Array(probabilities.length);
   const members: number[] = [];
+  const visit = (u: number) => {
+    if (!seen[u] && inRegion(u)) {
+      seen[u] = 1;
+      members.push(u);
+    }
+  };
   for (let c = 0; c < cellLabel.length; c++) {
     const seed = cells.maxVoxel[c]!;
     if (cellLabel[c] === 0 || seed < 0 || seen[seed] || !inRegion(seed)) continue;
@@ -76,21 +83,7 @@ export function nativeLabels(probabilities: Float32Array[], cells: CellIndex, ct
       const v = members[m]!;
       const cell = cells.cellOfVoxel[v]!;
       if (cellLabel[cell]! > 0 && cells.maxVoxel[cell] === v) votes[cellLabel[cell]!]!++;
-      const x = v % nx;
-      const y = Math.floor(v / nx) % ny;
-      const z = Math.floor(v / (nx * ny));
-      const visit = (u: number) => {
-        if (!seen[u] && inRegion(u)) {
-          seen[u] = 1;
-          members.push(u);
-        }
-      };
-      if (x > 0) visit(v - 1);
-      if (x < nx - 1) visit(v + 1);
-      if (y > 0) visit(v - nx);
-      if (y < ny - 1) visit(v + nx);
-      if (z > 0) visit(v - nx * ny);
-      if (z < nz - 1) visit(v + nx * ny);
+      forEachFaceNeighbour(v, dims, visit);
     }
     let artery = 1;
     for (let a = 2; a < votes.length; a++) if (votes[a]! > votes[artery]!) artery = a;

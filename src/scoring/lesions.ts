@@ -85,6 +85,20 @@ export function connectedComponents(
   return { voxels };
 }
 
+/** Calls `visit` with each face (6-connected) neighbour of voxel `v` inside a grid of `dims` = [nx, ny, nz] (x fastest). */
+export function forEachFaceNeighbour(v: number, dims: readonly [number, number, number], visit: (u: number) => void): void {
+  const [nx, ny, nz] = dims;
+  const x = v % nx;
+  const y = Math.floor(v / nx) % ny;
+  const z = Math.floor(v / (nx * ny));
+  if (x > 0) visit(v - 1);
+  if (x < nx - 1) visit(v + 1);
+  if (y > 0) visit(v - nx);
+  if (y < ny - 1) visit(v + nx);
+  if (z > 0) visit(v - nx * ny);
+  if (z < nz - 1) visit(v + nx * ny);
+}
+
 function countNonZero(a: Uint8Array): number {
   let c = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== 0) c++;
