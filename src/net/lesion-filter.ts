@@ -17,8 +17,9 @@
  *    farthest training calcium (README, "The position gate"); `cacnet
  *    calibrate` can also search it.
  *  - Bone: the lesion must not be part of a bone-sized region >= 130 HU
- *    (BONE_REGION_MM3). A vertebral body, rib or sternum is one connected
- *    region of tens of cm³ >= 130 HU; a coronary plaque is a separate region
+ *    (BONE_REGION_MM3). A vertebral body, rib or sternum is usually one
+ *    connected region of tens of cm³ >= 130 HU (faint bone cut by the field
+ *    of view can be a few: it then escapes); a coronary plaque is a separate region
  *    of well under one (fat or tissue lies between it and any bone). Why: on
  *    a held-out cohort the worst errors left inside the gate were vertebral
  *    bodies named RCA (regions of 72-95 cm³; the reference lesions' regions
